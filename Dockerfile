@@ -1,0 +1,64 @@
+# pypi-mirror: a requirements file in, an offline PyPI mirror appliance out.
+# Build it with `docker buildx bake` (docker-bake.hcl holds the knobs).
+#
+# Base image contracts (any image meeting them works, Debian or Alpine, any registry):
+#   BUILDER_IMAGE  python3 >= 3.9 with pip and venv
+#   RUNTIME_IMAGE  nginx >= 1.22 and /bin/sh
+# Nothing here uses a distro package manager or relies on a base image's
+# ENV, USER, CMD or nginx config (stand-in bases imported from a tarball have none).
+ARG BUILDER_IMAGE=python:3.13-slim
+ARG RUNTIME_IMAGE=nginx:1.28
+
+FROM ${BUILDER_IMAGE} AS builder
+ENV PATH=/opt/mirror/bin:/usr/local/bin:/usr/bin:/bin \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+ARG INDEX_URL=https://pypi.org/simple/
+# The CA bundle is a secret, not a COPY: it must never be part of a layer.
+COPY mirror/requirements.txt /src/mirror/requirements.txt
+RUN --mount=type=secret,id=ca_bundle \
+    set -eu; \
+    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
+    python3 -m venv /opt/mirror; \
+    /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$INDEX_URL" -r /src/mirror/requirements.txt
+
+COPY build.py /src/
+COPY mirror/ /src/mirror/
+ARG REQUIREMENTS=requirements/pip-audit.txt
+ARG PYTHON_VERSIONS=
+ARG PLATFORMS=
+ARG INCLUDE_SDISTS=
+ARG SKIP_MISSING_WHEELS=
+COPY ${REQUIREMENTS} /src/input/requirements.txt
+# The cache mount keeps verified files and uv's metadata between builds; the
+# tree itself is written fresh to /out every time.
+RUN --mount=type=secret,id=ca_bundle \
+    --mount=type=cache,id=pypi-mirror-cache,target=/cache \
+    set -eu; \
+    set -- --requirements /src/input/requirements.txt --out /out/pypi --nginx-map /out/nginx/projects.map \
+        --index-url "$INDEX_URL" --cache-dir /cache; \
+    if [ -s /run/secrets/ca_bundle ]; then set -- "$@" --ca-bundle /run/secrets/ca_bundle; fi; \
+    if [ -n "$PYTHON_VERSIONS" ]; then set -- "$@" --python-versions "$PYTHON_VERSIONS"; fi; \
+    if [ -n "$PLATFORMS" ]; then set -- "$@" --platforms "$PLATFORMS"; fi; \
+    case "$INCLUDE_SDISTS" in 1|true|yes) set -- "$@" --include-sdists;; esac; \
+    case "$SKIP_MISSING_WHEELS" in 1|true|yes) set -- "$@" --skip-missing-wheels;; esac; \
+    cd /src && python3 build.py build "$@"
+
+# The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
+FROM scratch AS wheelhouse
+COPY --from=builder /out/pypi /srv/pypi
+
+FROM ${RUNTIME_IMAGE} AS mirror
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+COPY nginx/*.conf /etc/pypi-mirror/nginx/
+COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
+COPY nginx/entrypoint.d/ /docker-entrypoint.d/
+COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
+COPY --from=builder /out/pypi /srv/pypi
+USER 101:101
+EXPOSE 8080 8443
+STOPSIGNAL SIGQUIT
+ENTRYPOINT ["/docker-entrypoint.sh"]
+CMD ["/usr/sbin/nginx", "-c", "/etc/pypi-mirror/nginx/nginx.conf", "-e", "/dev/stderr", "-g", "daemon off;"]

@@ -1,0 +1,74 @@
+"""Every failure the CLI knows how to explain in one line.
+
+Each exception carries its data as attributes and formats it in __str__, so
+the CLI edge prints ``error: <str(exc)>`` and nothing else.
+"""
+
+from __future__ import annotations
+
+
+class MirrorError(Exception):
+    """Base of all expected failures."""
+
+
+class InputError(MirrorError):
+    """A file or option given to the build is missing or malformed."""
+
+
+class TargetError(InputError):
+    def __init__(self, kind: str, value: str, accepted: list[str]):
+        self.kind, self.value, self.accepted = kind, value, accepted
+
+    def __str__(self) -> str:
+        return f"unknown {self.kind} {self.value!r}; accepted: {', '.join(self.accepted)}"
+
+
+class ResolutionError(MirrorError):
+    """The resolver found no set of pins for a target."""
+
+    def __init__(self, target: str, detail: str):
+        self.target, self.detail = target, detail
+
+    def __str__(self) -> str:
+        return f"cannot resolve for {self.target}: {self.detail}"
+
+
+class UpstreamError(MirrorError):
+    """The upstream index answered badly or not at all."""
+
+    def __init__(self, url: str, reason: str):
+        self.url, self.reason = url, reason
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.reason}"
+
+
+class NoDistributionError(MirrorError):
+    """A pinned release has no file a target can install."""
+
+    def __init__(self, name: str, version: str, target: str, what: str = "compatible wheel"):
+        self.name, self.version, self.target, self.what = name, version, target, what
+
+    def __str__(self) -> str:
+        return (
+            f"{self.name}=={self.version} has no {self.what} for {self.target} "
+            "(set INCLUDE_SDISTS to mirror sdists, or SKIP_MISSING_WHEELS to leave the target out)"
+        )
+
+
+class HashMismatchError(MirrorError):
+    def __init__(self, filename: str, expected: str, got: str):
+        self.filename, self.expected, self.got = filename, expected, got
+
+    def __str__(self) -> str:
+        return f"sha256 mismatch for {self.filename}: expected {self.expected}, got {self.got}"
+
+
+class DistributionError(MirrorError):
+    """A downloaded distribution is not what its name says it is."""
+
+    def __init__(self, filename: str, reason: str):
+        self.filename, self.reason = filename, reason
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.reason}"

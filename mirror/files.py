@@ -1,0 +1,48 @@
+"""Writing into the tree: whole files only, world-readable, never half-written."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    _place(path, lambda out: out.write(data))
+
+
+def copy_atomic(source: Path, path: Path) -> None:
+    def copy(out):
+        with source.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+    _place(path, copy)
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    # No name and mtime 0 in the header: the same page gives the same bytes.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _place(path: Path, fill) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            fill(out)
+        os.chmod(temp, 0o644)  # mkstemp makes 0600; the server runs as another user
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise

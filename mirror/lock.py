@@ -1,0 +1,120 @@
+"""The lock: every target's pins and every file to mirror, with its hash.
+
+It is the hand-off between resolving (which needs the upstream index's
+opinion) and building the tree (which must not): a lock holds all the index
+needs, so the same lock always gives the same tree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from mirror.errors import InputError
+from mirror.resolve import Pin
+from mirror.targets import Target, parse_targets
+
+LOCK_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class LockedFile:
+    filename: str
+    name: NormalizedName
+    version: str
+    url: str  # never carries credentials
+    sha256: str
+    size: int | None = None
+    upload_time: str | None = None
+    requires_python: str | None = None
+    yanked: bool | str = False
+    targets: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        # The filename becomes a path in the tree.
+        if not self.filename or "/" in self.filename or "\\" in self.filename or self.filename.startswith("."):
+            raise InputError(f"refusing file name {self.filename!r}")
+        if len(self.sha256) != 64 or not all(c in "0123456789abcdef" for c in self.sha256):
+            raise InputError(f"{self.filename}: sha256 is not 64 lowercase hex digits: {self.sha256!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Lock:
+    index_url: str
+    pins: dict[Target, tuple[Pin, ...]]
+    files: tuple[LockedFile, ...]
+
+    @property
+    def targets(self) -> list[Target]:
+        return sorted(self.pins, key=lambda t: (t.python_tuple, t.platform))
+
+    def to_json(self) -> str:
+        document = {
+            "lock-version": LOCK_VERSION,
+            "index-url": self.index_url,
+            "targets": [
+                {
+                    "name": str(t),
+                    "python": t.python,
+                    "platform": t.platform,
+                    "marker": t.marker,
+                    "pins": {p.name: p.version for p in self.pins[t]},
+                }
+                for t in self.targets
+            ],
+            "files": [_file_to_json(f) for f in sorted(self.files)],
+        }
+        return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _file_to_json(f: LockedFile) -> dict:
+    return {
+        "filename": f.filename,
+        "name": f.name,
+        "version": f.version,
+        "url": f.url,
+        "sha256": f.sha256,
+        "size": f.size,
+        "upload-time": f.upload_time,
+        "requires-python": f.requires_python,
+        "yanked": f.yanked,
+        "targets": list(f.targets),
+    }
+
+
+def read_lock(path: Path) -> Lock:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"lock file not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"lock file {path} is not JSON: {exc}") from None
+    version = document.get("lock-version") if isinstance(document, dict) else None
+    if version != LOCK_VERSION:
+        raise InputError(f"lock file {path}: lock-version {version!r}, this build reads {LOCK_VERSION}")
+    try:
+        return _lock_from_json(document)
+    except InputError as exc:
+        raise InputError(f"lock file {path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"lock file {path} is malformed: {exc!r}") from None
+
+
+def _lock_from_json(document: dict) -> Lock:
+    pins = {}
+    for entry in document["targets"]:
+        (target,) = parse_targets(entry["python"], entry["platform"])
+        pins[target] = tuple(sorted(Pin(canonicalize_name(n), v) for n, v in entry["pins"].items()))
+    files = tuple(
+        LockedFile(
+            filename=f["filename"], name=canonicalize_name(f["name"]), version=f["version"],
+            url=f["url"], sha256=f["sha256"], size=f.get("size"), upload_time=f.get("upload-time"),
+            requires_python=f.get("requires-python"), yanked=f.get("yanked", False),
+            targets=tuple(f.get("targets", ())),
+        )
+        for f in document["files"]
+    )
+    return Lock(index_url=document["index-url"], pins=pins, files=files)

@@ -1,0 +1,68 @@
+"""The build, stage by stage: requirements or lock -> a finished tree in `out`.
+
+The tree is assembled in a sibling folder and moved into place only when
+every stage succeeded: a failed build leaves the previous tree (or nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+
+from mirror.download import download
+from mirror.errors import InputError
+from mirror.files import write_atomic
+from mirror.index import PACKAGES, build_projects, write_index
+from mirror.landing import write_landing, write_projects_map
+from mirror.lock import Lock, read_lock
+from mirror.resolve import resolve
+from mirror.select import select
+from mirror.settings import Settings
+from mirror.targets import parse_targets
+from mirror.upstream import Upstream, mask
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "lock.json"
+
+
+def build(settings: Settings) -> Lock:
+    started = time.monotonic()
+    upstream = Upstream(settings.index_url, ca_bundle=settings.ca_bundle)
+    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, upstream)
+
+    staging = settings.out.with_name(f".{settings.out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
+    projects = build_projects(list(lock.files), staging / PACKAGES)
+    write_index(projects, staging)
+    write_landing(projects, lock, staging)
+    write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
+    if settings.nginx_map:
+        write_projects_map(projects, settings.nginx_map)
+
+    shutil.rmtree(settings.out, ignore_errors=True)
+    staging.rename(settings.out)
+    log.info("wrote %s: %d projects, %d files, in %.1f s",
+             settings.out, len(projects), len(lock.files), time.monotonic() - started)
+    return lock
+
+
+def lock_requirements(settings: Settings, upstream: Upstream) -> Lock:
+    targets = parse_targets(settings.python_versions, settings.platforms)
+    if not settings.requirements.is_file():
+        raise InputError(f"requirements file not found: {settings.requirements}")
+    log.info("resolving %s for %d targets (%s) against %s", settings.requirements, len(targets),
+             " ".join(map(str, targets)), mask(settings.index_url))
+    started = time.monotonic()
+    pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
+                   ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir)
+    if not any(pins.values()):
+        raise InputError(f"{settings.requirements} names no packages")
+    lock = select(pins, upstream, include_sdists=settings.include_sdists,
+                  skip_missing_wheels=settings.skip_missing_wheels, jobs=settings.jobs)
+    distinct = {p for target_pins in lock.pins.values() for p in target_pins}
+    log.info("resolved %d pins for %d targets: %d files to mirror (%.1f s)",
+             len(distinct), len(lock.pins), len(lock.files), time.monotonic() - started)
+    return lock

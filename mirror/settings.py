@@ -1,0 +1,27 @@
+"""One immutable record of what to build, made once by the CLI and passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+# The Linux machines a team most likely runs; README lists every platform name.
+DEFAULT_PYTHON_VERSIONS = "3.10 3.11 3.12 3.13 3.14"
+DEFAULT_PLATFORMS = "manylinux_x86_64 manylinux_aarch64"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    out: Path
+    requirements: Path | None = None
+    lock: Path | None = None  # given instead of requirements: no resolving at all
+    index_url: str = DEFAULT_INDEX_URL
+    python_versions: str = DEFAULT_PYTHON_VERSIONS
+    platforms: str = DEFAULT_PLATFORMS
+    include_sdists: bool = False
+    skip_missing_wheels: bool = False
+    ca_bundle: str | None = None
+    cache_dir: Path | None = None
+    nginx_map: Path | None = None
+    jobs: int = 8

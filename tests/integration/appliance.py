@@ -1,0 +1,93 @@
+"""Driving the real appliance: build it as a user does, start it, run clients beside it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from testcontainers.core.container import DockerContainer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bake(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """scripts/build, as a user runs it; output captured for assertions."""
+    return subprocess.run(
+        [str(REPO / "scripts" / "build"), "--progress", "plain", *args],
+        cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True,
+    )
+
+
+def build_or_fail(*args: str, **env: str) -> None:
+    result = bake(*args, **env)
+    if result.returncode != 0:
+        pytest.fail(f"scripts/build {' '.join(args)} failed:\n{result.stderr[-4000:]}", pytrace=False)
+
+
+
+
+
+class Mirror:
+    """A running appliance: its URL on 127.0.0.1, its name on the internal network."""
+
+    def __init__(self, container: DockerContainer, alias: str):
+        self.container = container
+        self.alias = alias
+        self.url = f"http://127.0.0.1:{container.get_exposed_port(8080)}"
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, allow_redirects=False, **kwargs)
+
+    def logs(self) -> tuple[str, str]:
+        out, err = self.container.get_logs()
+        return out.decode(), err.decode()
+
+
+def start_mirror(image: str, network, **env: str) -> tuple[DockerContainer, str]:
+    alias = f"mirror-{uuid.uuid4().hex[:6]}"
+    container = DockerContainer(image)
+    # Published on loopback only; with_bind_ports cannot name a host address.
+    container.ports["8080/tcp"] = ("127.0.0.1", None)
+    for key, value in env.items():
+        container = container.with_env(key, value)
+    container.start()
+    network.connect(container.get_wrapped_container(), aliases=[alias])
+    wait_until_healthy(f"http://127.0.0.1:{container.get_exposed_port(8080)}/healthz", container)
+    return container, alias
+
+
+def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        container.get_wrapped_container().reload()
+        if container.get_wrapped_container().status == "exited":
+            break
+        time.sleep(0.2)
+    out, err = container.get_logs()
+    raise AssertionError(f"{url} never answered 200:\n{out.decode()[-2000:]}\n{err.decode()[-2000:]}")
+
+
+def run_client(docker_client, image: str, network, script: str) -> str:
+    """Run a shell script in a throw-away client container on the internal network."""
+    container = docker_client.containers.run(
+        image, ["/bin/sh", "-euc", script], network=network.name, detach=True,
+        environment={"PATH": "/usr/local/bin:/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    try:
+        status = container.wait(timeout=300)
+        output = container.logs().decode()
+    finally:
+        container.remove(force=True)
+    assert status["StatusCode"] == 0, f"client script failed ({status}):\n{output[-4000:]}"
+    return output
+

@@ -1,0 +1,53 @@
+"""The real appliance, built once per run through the README's build command.
+
+Images are session-scoped; read-only checks share one running container.
+A client that must prove a file came from the mirror runs in a container on
+a docker network created `--internal`: it has no other way out.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import docker
+import pytest
+
+from tests.integration.appliance import Mirror, build_or_fail, start_mirror
+
+TAG = os.environ.get("PYPI_MIRROR_TEST_TAG", "test")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    return docker.from_env()
+
+
+@pytest.fixture(scope="session")
+def mirror_image() -> str:
+    build_or_fail(TAG=TAG)
+    return f"pypi-mirror:{TAG}"
+
+
+@pytest.fixture(scope="session")
+def client_image() -> str:
+    """A plain Python image for clients: the builder base (python3, pip, venv)."""
+    return os.environ.get("BUILDER_IMAGE", "python:3.13-slim")
+
+
+@pytest.fixture(scope="session")
+def internal_network(docker_client):
+    network = docker_client.networks.create(f"pypi-mirror-test-{uuid.uuid4().hex[:8]}", internal=True)
+    yield network
+    network.remove()
+
+
+@pytest.fixture(scope="session")
+def mirror(mirror_image, internal_network):
+    container, alias = start_mirror(mirror_image, internal_network)
+    try:
+        yield Mirror(container, alias)
+    finally:
+        container.stop()
+
+
