@@ -19,10 +19,11 @@ ARG INDEX_URL=https://pypi.org/simple/
 # The CA bundle is a secret, not a COPY: it must never be part of a layer.
 COPY mirror/requirements.txt /src/mirror/requirements.txt
 RUN --mount=type=secret,id=ca_bundle \
-    set -eu; \
+    set -eu; ME=pypi-mirror; \
     if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
     python3 -m venv /opt/mirror; \
-    /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$INDEX_URL" -r /src/mirror/requirements.txt
+    /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$INDEX_URL" -r /src/mirror/requirements.txt \
+    || { echo "$ME: error: cannot install the build's own tools (mirror/requirements.txt) from $INDEX_URL: pip's reason is above" >&2; exit 1; }
 
 COPY build.py /src/
 COPY mirror/ /src/mirror/

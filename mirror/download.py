@@ -20,16 +20,14 @@ from pathlib import Path
 
 import requests
 
-from mirror.errors import HashMismatchError, UpstreamError
+from mirror.errors import HashMismatchError
 from mirror.files import copy_atomic, sha256_file
 from mirror.lock import LockedFile
-from mirror.upstream import TIMEOUT, Upstream, mask
+from mirror.upstream import Transient, Upstream, retrying
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 16
-RETRIES = 4  # attempts in all, for timeouts, dropped connections and 5xx
-BACKOFF = 0.5  # seconds, doubled after each failed attempt
 
 
 def download(
@@ -57,52 +55,27 @@ def _fetch_one(f: LockedFile, store: Path, dest: Path, upstream: Upstream, progr
     if stored.exists() and sha256_file(stored) == f.sha256:
         progress.add(stored.stat().st_size, cached=True)
     else:
-        size = _download_verified(f, stored, upstream)
+        size = retrying(f.url, lambda: _download_once(f, stored, upstream))
         progress.add(size, cached=False)
     if store != dest:
         copy_atomic(stored, dest / f.filename)
 
 
-def _download_verified(f: LockedFile, target: Path, upstream: Upstream) -> int:
-    for attempt in range(1, RETRIES + 1):
-        try:
-            return _download_once(f, target, upstream)
-        except _Retryable as exc:
-            if attempt == RETRIES:
-                raise UpstreamError(mask(f.url), f"{exc} (gave up after {RETRIES} attempts)") from None
-            delay = BACKOFF * 2 ** (attempt - 1)
-            log.info("retrying %s in %.1f s: %s", f.filename, delay, exc)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-class _Retryable(Exception):
-    pass
-
-
 def _download_once(f: LockedFile, target: Path, upstream: Upstream) -> int:
+    """One attempt: the verified file at target and its size, or an exception and no file."""
     digest = hashlib.sha256()
     size = 0
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{f.filename}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out, upstream.open(f.url, stream=True) as response:
             try:
-                response = upstream.session.get(f.url, stream=True, timeout=TIMEOUT)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Retryable(type(exc).__name__) from exc
-            with response:
-                if response.status_code >= 500 or response.status_code == 429:
-                    raise _Retryable(f"HTTP {response.status_code}")
-                if response.status_code >= 400:
-                    raise UpstreamError(mask(f.url), f"HTTP {response.status_code}")
-                try:
-                    for chunk in response.iter_content(CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
-                except (requests.ConnectionError, requests.Timeout,
-                        requests.exceptions.ChunkedEncodingError) as exc:
-                    raise _Retryable(f"{type(exc).__name__} after {size} bytes") from exc
+                for chunk in response.iter_content(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                raise Transient(f"{type(exc).__name__} after {size} bytes") from exc
         got = digest.hexdigest()
         if got != f.sha256:
             raise HashMismatchError(f.filename, f.sha256, got)

@@ -52,7 +52,8 @@ class NoDistributionError(MirrorError):
     def __str__(self) -> str:
         return (
             f"{self.name}=={self.version} has no {self.what} for {self.target} "
-            "(set INCLUDE_SDISTS to mirror sdists, or SKIP_MISSING_WHEELS to leave the target out)"
+            "(mirror sdists with INCLUDE_SDISTS=1 / --include-sdists, or leave the target out "
+            "with SKIP_MISSING_WHEELS=1 / --skip-missing-wheels)"
         )
 
 

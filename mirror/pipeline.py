@@ -34,13 +34,17 @@ def build(settings: Settings) -> Lock:
 
     staging = settings.out.with_name(f".{settings.out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
-    projects = build_projects(list(lock.files), staging / PACKAGES)
-    write_index(projects, staging)
-    write_landing(projects, lock, staging)
-    write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
-    if settings.nginx_map:
-        write_projects_map(projects, settings.nginx_map)
+    try:
+        download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
+        projects = build_projects(list(lock.files), staging / PACKAGES)
+        write_index(projects, staging)
+        write_landing(projects, lock, staging)
+        write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
+        if settings.nginx_map:
+            write_projects_map(projects, settings.nginx_map)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
     shutil.rmtree(settings.out, ignore_errors=True)
     staging.rename(settings.out)

@@ -87,9 +87,12 @@ def _condense(stderr: str) -> str:
     lines = [line for line in lines if not line.startswith("warning:")]
     errors = [line.removeprefix("error:").strip() for line in lines if line.startswith("error:")]
     causes = [line.removeprefix("cause:").strip() for line in lines if line.startswith("cause:")]
+    # A hint can hold the real reason ("could not be queried due to a lack of
+    # valid authentication credentials (401 Unauthorized)").
+    hints = [line.removeprefix("hint:").strip() for line in lines if line.startswith("hint:")]
     if not errors:
         return mask(" ".join(lines)[:500]) or "the resolver failed without a message"
-    parts = [errors[0], *dict.fromkeys(causes[:1] + causes[-1:])]
+    parts = [errors[0], *dict.fromkeys(causes[:1] + causes[-1:]), *hints[:1]]
     return mask(": ".join(p.rstrip(".:") for p in parts))
 
 

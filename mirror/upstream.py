@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import html.parser
+import logging
 import re
+import time
 import urllib.parse
 
 import requests
@@ -22,6 +24,10 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
 USER_AGENT = "pypi-mirror"
 TIMEOUT = (10, 30)  # connect, and read between two chunks: a stalled server fails fast
+RETRIES = 4  # attempts in all, for Transient failures
+BACKOFF = 0.5  # seconds, doubled after each failed attempt
+
+log = logging.getLogger(__name__)
 
 
 # Greedy up to the last "@" before the path: a password may contain "@".
@@ -60,16 +66,39 @@ class UpstreamFile:
     yanked: bool | str = False
 
 
-class _HostAuth(requests.auth.AuthBase):
-    """Basic auth for one host only: a file CDN on another host never sees it."""
+class _OriginAuth(requests.auth.AuthBase):
+    """Basic auth for the index's own origin only: a file host elsewhere never sees it."""
 
-    def __init__(self, host: str, credentials: tuple[str, str]):
-        self.host, self.credentials = host, credentials
+    def __init__(self, url: str, credentials: tuple[str, str]):
+        self.origin = _origin(url)
+        # UTF-8, as uv and browsers send it; requests would encode a str as Latin-1.
+        self.basic = requests.auth.HTTPBasicAuth(*(c.encode("utf-8") for c in credentials))
 
     def __call__(self, request):
-        if urllib.parse.urlsplit(request.url).hostname == self.host:
-            return requests.auth.HTTPBasicAuth(*self.credentials)(request)
-        return request
+        return self.basic(request) if _origin(request.url) == self.origin else request
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+class Transient(Exception):
+    """A failure worth another attempt: timeouts, dropped connections, 5xx, 429."""
+
+
+def retrying(url: str, attempt):
+    """attempt() until it stops raising Transient, then one UpstreamError naming the URL."""
+    for n in range(1, RETRIES + 1):
+        try:
+            return attempt()
+        except Transient as exc:
+            if n == RETRIES:
+                raise UpstreamError(mask(url), f"{exc} (gave up after {RETRIES} attempts)") from None
+            delay = BACKOFF * 2 ** (n - 1)
+            log.info("retrying %s in %.1f s: %s", mask(url), delay, exc)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 class Upstream:
@@ -82,7 +111,7 @@ class Upstream:
         if ca_bundle:
             self.session.verify = ca_bundle
         if credentials:
-            self.session.auth = _HostAuth(urllib.parse.urlsplit(url).hostname, credentials)
+            self.session.auth = _OriginAuth(url, credentials)
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -96,22 +125,28 @@ class Upstream:
         user, password = (urllib.parse.quote(c, safe="") for c in self.credentials)
         return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.netloc}"))
 
-    def get(self, url: str, **kwargs) -> requests.Response:
-        """GET with errors turned into one line that names the (masked) URL."""
+    def open(self, url: str, **kwargs) -> requests.Response:
+        """One GET: a response below 400, Transient, or UpstreamError naming the (masked) URL."""
         try:
             response = self.session.get(url, timeout=TIMEOUT, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise UpstreamError(mask(url), f"TLS verification failed ({_reason(exc)}); "
                                 "pass the CA bundle that signs it (CA_BUNDLE / --ca-bundle)") from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Transient(_reason(exc)) from exc
         except requests.RequestException as exc:
             raise UpstreamError(mask(url), _reason(exc)) from exc
+        if response.status_code < 400:
+            return response
+        response.close()
+        if response.status_code >= 500 or response.status_code == 429:
+            raise Transient(f"HTTP {response.status_code}")
         if response.status_code in (401, 403):
-            response.close()
             raise UpstreamError(mask(url), f"HTTP {response.status_code}: credentials missing or refused")
-        if response.status_code >= 400:
-            response.close()
-            raise UpstreamError(mask(url), f"HTTP {response.status_code}")
-        return response
+        raise UpstreamError(mask(url), f"HTTP {response.status_code}")
+
+    def get(self, url: str, **kwargs) -> requests.Response:
+        return retrying(url, lambda: self.open(url, **kwargs))
 
     def project_files(self, name: NormalizedName) -> list[UpstreamFile]:
         """Every file upstream lists for a project, from its PEP 691 or PEP 503 page."""

@@ -39,6 +39,10 @@ self-signed | on | "") ;;
 *) fail "MIRROR_TLS must be one of: self-signed, on, off (got '$mode')" ;;
 esac
 
+# An explicitly given path means TLS is wanted: a missing file is an error.
+if [ "$mode" = "" ] && { [ -n "${MIRROR_TLS_CERT:-}" ] || [ -n "${MIRROR_TLS_KEY:-}" ]; }; then
+    mode=on
+fi
 if [ "$mode" = "" ]; then
     if [ ! -e "$cert" ] && [ ! -e "$key" ]; then
         [ "$redirect" = 1 ] && fail "MIRROR_TLS_REDIRECT=1 but TLS is not enabled (no $cert)"

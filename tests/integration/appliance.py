@@ -78,16 +78,17 @@ def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30
 
 
 def run_client(docker_client, image: str, network, script: str) -> str:
-    """Run a shell script in a throw-away client container on the internal network."""
+    """Run a shell script in a throw-away client container on the internal network; its stdout."""
     container = docker_client.containers.run(
         image, ["/bin/sh", "-euc", script], network=network.name, detach=True,
         environment={"PATH": "/usr/local/bin:/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
     )
     try:
         status = container.wait(timeout=300)
-        output = container.logs().decode()
+        stdout = container.logs(stdout=True, stderr=False).decode()
+        stderr = container.logs(stdout=False, stderr=True).decode()
     finally:
         container.remove(force=True)
-    assert status["StatusCode"] == 0, f"client script failed ({status}):\n{output[-4000:]}"
-    return output
+    assert status["StatusCode"] == 0, f"client script failed ({status}):\n{stderr[-4000:]}"
+    return stdout
 

@@ -6,6 +6,8 @@ import json
 import re
 import time
 
+from packaging.utils import canonicalize_name
+
 from tests.integration.appliance import run_client, start_mirror
 
 
@@ -21,7 +23,7 @@ def test_air_gapped_client_installs_pip_audit_and_every_file_came_from_the_mirro
     """)
     installed = json.loads(report)["install"]
     urls = [item["download_info"]["url"] for item in installed]
-    assert {item["metadata"]["name"].lower() for item in installed} >= {"pip-audit", "requests", "rich"}
+    assert {canonicalize_name(item["metadata"]["name"]) for item in installed} >= {"pip-audit", "requests", "rich"}
     assert all(url.startswith(f"http://{mirror.alias}:8080/packages/") for url in urls), urls
 
     access_log, _ = mirror.logs()

@@ -81,7 +81,8 @@ def test_no_compatible_wheel_names_package_version_and_target():
         pick(LINUX_312, MSGPACK, MSGPACK_FILES, include_sdists=False)
     assert str(info.value) == (
         "msgpack==1.1.0 has no compatible wheel for py3.12-manylinux_x86_64 "
-        "(set INCLUDE_SDISTS to mirror sdists, or SKIP_MISSING_WHEELS to leave the target out)"
+        "(mirror sdists with INCLUDE_SDISTS=1 / --include-sdists, or leave the target out "
+        "with SKIP_MISSING_WHEELS=1 / --skip-missing-wheels)"
     )
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import mirror.download
 import mirror.upstream
-from fake_index import FakeIndex
+from tests.upstream.fake_index import FakeIndex
 from mirror.cli import main
 
 ERROR_PREFIX = "pypi-mirror: error:"
@@ -17,10 +16,8 @@ ERROR_PREFIX = "pypi-mirror: error:"
 
 @pytest.fixture(autouse=True)
 def quick_network(monkeypatch):
-    # download.py binds TIMEOUT at import, so both names need the short value.
     monkeypatch.setattr(mirror.upstream, "TIMEOUT", (2, 1))
-    monkeypatch.setattr(mirror.download, "TIMEOUT", (2, 1))
-    monkeypatch.setattr(mirror.download, "BACKOFF", 0.01)
+    monkeypatch.setattr(mirror.upstream, "BACKOFF", 0.01)
     # The resolver's own retries only slow down the tests that expect a failure.
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
 

@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from fake_index import FakeIndex
+from tests.upstream.fake_index import FakeIndex
 
 USER = "builder"
 # Characters that must be percent-encoded in a URL: the round trip to uv's URL must keep them.
@@ -49,8 +49,6 @@ def test_credentials_in_the_url_reach_the_index_and_nothing_else(build, private,
     assert len(private.downloads()) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: resolve._condense drops uv's `hint:` line, the only one "
-                                       "naming the 401; the error says the project was not found")
 @pytest.mark.parametrize("password", [None, "wrong-horse"], ids=["no-credentials", "wrong-password"])
 def test_refused_credentials_fail_in_one_line_naming_the_401(build, private, tmp_path, password):
     url = private.url if password is None else private.url_with(USER, password)
@@ -72,9 +70,6 @@ def test_a_lock_build_without_credentials_fails_in_one_line(build, private, tmp_
     assert not (tmp_path / "again").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: upstream sends a non-ASCII password Latin-1 encoded "
-                                       "(requests' HTTPBasicAuth on str), uv sends UTF-8: the resolver gets in, "
-                                       "the mirror's own requests get 401")
 def test_a_non_ascii_password_works_for_resolver_and_mirror_alike(build):
     password = "sécret-wörd"
     with FakeIndex(auth=(USER, password)) as private:
@@ -83,8 +78,6 @@ def test_a_non_ascii_password_works_for_resolver_and_mirror_alike(build):
     assert result.code == 0, result.err
 
 
-@pytest.mark.xfail(strict=True, reason="bug: upstream._HostAuth matches the hostname only, so a file host "
-                                       "on another port of the same host receives the index credentials")
 def test_a_file_host_on_another_port_never_sees_the_credentials(build, tmp_path):
     with FakeIndex() as files, FakeIndex(auth=(USER, PASSWORD), files_url=files.base) as private:
         result = build(index_url=url_with_credentials(private))

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-import mirror.download
-from build_checks import leftovers, tree_hashes
-from fake_index import FakeIndex, closed_port, corrupted
+import mirror.upstream
+from tests.upstream.build_checks import leftovers, tree_hashes
+from tests.upstream.fake_index import FakeIndex, closed_port, corrupted
 
 ALPHA = "alpha-1.0-py3-none-any.whl"
 BETA = "beta-2.0-py3-none-any.whl"
@@ -27,8 +27,6 @@ def test_corrupt_file_fails_naming_both_hashes(build, index, tmp_path):
     assert [p for p in leftovers(tmp_path) if p.endswith(".part")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: pipeline.build leaves its staging folder .out.partial behind "
-                                       "when a stage after resolving fails")
 def test_failed_build_leaves_no_staging_folder(build, index, tmp_path):
     index.inject(ALPHA, "corrupt")
     assert build().code == 1
@@ -52,8 +50,6 @@ def test_a_500_is_retried(build, index):
     assert [r.status for r in index.gets(ALPHA)] == [500, 200]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: select fetches project pages with Upstream.get, which "
-                                       "does not retry a 5xx the way download does")
 def test_a_500_on_a_project_page_is_retried(build, index):
     # Only the mirror's own request fails: the resolver has read the page already.
     index.inject("/simple/beta/", "fail_once_500", user_agent="pypi-mirror")
@@ -73,8 +69,8 @@ def test_a_stall_that_persists_gives_up(build, index, tmp_path):
     result = build()
     assert result.code == 1
     assert index.file_url(ALPHA) in result.error
-    assert f"gave up after {mirror.download.RETRIES} attempts" in result.error
-    assert len(index.gets(ALPHA)) == mirror.download.RETRIES
+    assert f"gave up after {mirror.upstream.RETRIES} attempts" in result.error
+    assert len(index.gets(ALPHA)) == mirror.upstream.RETRIES
     assert not (tmp_path / "out").exists()
 
 
@@ -101,7 +97,7 @@ def test_unreachable_index_while_downloading_from_a_lock(build, tmp_path):
     result = build(lock=tmp_path / "out" / "lock.json", out="again", index_url=gone.url)
     assert result.code == 1
     assert gone.base in result.error
-    assert f"gave up after {mirror.download.RETRIES} attempts" in result.error
+    assert f"gave up after {mirror.upstream.RETRIES} attempts" in result.error
     assert not (tmp_path / "again").exists()
 
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from build_checks import tree_hashes
-from fake_index import FakeIndex
+from tests.upstream.build_checks import tree_hashes
+from tests.upstream.fake_index import FakeIndex
 
 FILES = ["alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl"]
 
