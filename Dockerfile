@@ -16,31 +16,35 @@ ENV PATH=/opt/mirror/bin:/usr/local/bin:/usr/bin:/bin \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 ARG INDEX_URL=https://pypi.org/simple/
-# The CA bundle is a secret, not a COPY: it must never be part of a layer.
-COPY mirror/requirements.txt /src/mirror/requirements.txt
-RUN --mount=type=secret,id=ca_bundle \
-    set -eu; ME=pypi-mirror; \
-    if [ -s /run/secrets/ca_bundle ]; then export PIP_CERT=/run/secrets/ca_bundle; fi; \
+# Secrets (CA bundle, upstream URL with credentials, netrc) are mounted, never
+# copied: mirror/secrets.sh turns them into environment for one step.
+COPY mirror/requirements.txt mirror/secrets.sh /src/mirror/
+RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
+    set -eu; . /src/mirror/secrets.sh; \
     python3 -m venv /opt/mirror; \
     /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$INDEX_URL" -r /src/mirror/requirements.txt \
     || { echo "$ME: error: cannot install the build's own tools (mirror/requirements.txt) from $INDEX_URL: pip's reason is above" >&2; exit 1; }
 
 COPY build.py /src/
 COPY mirror/ /src/mirror/
+# REQUIREMENTS is a requirements file, or a lock.json from an earlier build
+# when INPUT_IS_LOCK is set (bake sets both from its LOCK variable).
 ARG REQUIREMENTS=requirements/pip-audit.txt
+ARG INPUT_IS_LOCK=
 ARG PYTHON_VERSIONS=
 ARG PLATFORMS=
 ARG INCLUDE_SDISTS=
 ARG SKIP_MISSING_WHEELS=
-COPY ${REQUIREMENTS} /src/input/requirements.txt
+COPY ${REQUIREMENTS} /src/input/requirements
 # The cache mount keeps verified files and uv's metadata between builds; the
 # tree itself is written fresh to /out every time.
-RUN --mount=type=secret,id=ca_bundle \
+RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
-    set -eu; \
-    set -- --requirements /src/input/requirements.txt --out /out/pypi --nginx-map /out/nginx/projects.map \
-        --index-url "$INDEX_URL" --cache-dir /cache; \
-    if [ -s /run/secrets/ca_bundle ]; then set -- "$@" --ca-bundle /run/secrets/ca_bundle; fi; \
+    set -eu; . /src/mirror/secrets.sh; \
+    set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$INDEX_URL" --cache-dir /cache; \
+    if [ -n "$INPUT_IS_LOCK" ]; then set -- "$@" --lock /src/input/requirements; \
+    else set -- "$@" --requirements /src/input/requirements; fi; \
+    if [ -n "$CA_BUNDLE" ]; then set -- "$@" --ca-bundle "$CA_BUNDLE"; fi; \
     if [ -n "$PYTHON_VERSIONS" ]; then set -- "$@" --python-versions "$PYTHON_VERSIONS"; fi; \
     if [ -n "$PLATFORMS" ]; then set -- "$@" --platforms "$PLATFORMS"; fi; \
     case "$INCLUDE_SDISTS" in 1|true|yes) set -- "$@" --include-sdists;; esac; \
@@ -53,6 +57,9 @@ COPY --from=builder /out/pypi /srv/pypi
 
 FROM ${RUNTIME_IMAGE} AS mirror
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# The official nginx image's own hooks edit /etc/nginx, which this image does
+# not use; only ours run.
+RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
 COPY nginx/*.conf /etc/pypi-mirror/nginx/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/

@@ -11,10 +11,27 @@ variable "REQUIREMENTS" {
   default = "requirements/pip-audit.txt"
 }
 
+# A lock.json from an earlier build, used instead of REQUIREMENTS: no
+# resolving, and the same lock always gives the same tree.
+variable "LOCK" {
+  default = ""
+}
+
 # Upstream Simple API. Credentials do not belong here (build args are in the
-# image history): see README, "Private upstream".
+# image history, and the build refuses them): use INDEX_URL_FILE or NETRC_FILE.
 variable "INDEX_URL" {
   default = "https://pypi.org/simple/"
+}
+
+# Path of a file holding the upstream URL with credentials (a BuildKit secret;
+# it replaces INDEX_URL). Empty: none.
+variable "INDEX_URL_FILE" {
+  default = ""
+}
+
+# Path of a netrc file with upstream credentials (a BuildKit secret). Empty: none.
+variable "NETRC_FILE" {
+  default = ""
 }
 
 # Path of a CA bundle for upstream TLS, passed as a BuildKit secret. Empty: none.
@@ -58,13 +75,18 @@ target "_common" {
     BUILDER_IMAGE       = BUILDER_IMAGE
     RUNTIME_IMAGE       = RUNTIME_IMAGE
     INDEX_URL           = INDEX_URL
-    REQUIREMENTS        = REQUIREMENTS
+    REQUIREMENTS        = LOCK != "" ? LOCK : REQUIREMENTS
+    INPUT_IS_LOCK       = LOCK != "" ? "1" : ""
     PYTHON_VERSIONS     = PYTHON_VERSIONS
     PLATFORMS           = PLATFORMS
     INCLUDE_SDISTS      = INCLUDE_SDISTS
     SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
   }
-  secret = CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"]
+  secret = concat(
+    CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
+    INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
+    NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
+  )
 }
 
 target "mirror" {

@@ -45,6 +45,11 @@ if [ -n "${MIRROR_BASIC_AUTH:-}" ]; then
     IFS=$old_ifs
     set +f
     mv "$tmp" "$generated"
+    if [ "$(id -u)" = 0 ]; then
+        # As root, nginx workers run as "nobody" and read this file per request.
+        { chown nobody "$generated" && chmod 711 "$out/auth"; } 2>/dev/null \
+            || info "warning: could not hand $generated to user nobody"
+    fi
     htpasswd=$generated
     info "basic auth on for:$users"
 elif [ -n "${MIRROR_HTPASSWD:-}" ] || [ -e /etc/pypi-mirror/auth/htpasswd ]; then

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
+import sys
+import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -77,13 +80,22 @@ def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30
     raise AssertionError(f"{url} never answered 200:\n{out.decode()[-2000:]}\n{err.decode()[-2000:]}")
 
 
-def run_client(docker_client, image: str, network, script: str) -> str:
-    """Run a shell script in a throw-away client container on the internal network; its stdout."""
-    container = docker_client.containers.run(
-        image, ["/bin/sh", "-euc", script], network=network.name, detach=True,
-        environment={"PATH": "/usr/local/bin:/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+def run_client(docker_client, image: str, network, script: str, *, with_uv: bool = False,
+               environment: dict | None = None) -> str:
+    """Run a shell script in a throw-away client container on the network; its stdout.
+
+    with_uv puts the test venv's uv binary at /usr/local/bin/uv first: the
+    client has no way out to fetch it, and the stand-in base has no uv.
+    """
+    container = docker_client.containers.create(
+        image, ["/bin/sh", "-euc", script], network=network.name,
+        environment={"PATH": "/usr/local/bin:/usr/bin:/bin", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                     "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CACHE": "1", **(environment or {})},
     )
     try:
+        if with_uv:
+            container.put_archive("/usr/local/bin", _tar_of(UV_BINARY, "uv"))
+        container.start()
         status = container.wait(timeout=300)
         stdout = container.logs(stdout=True, stderr=False).decode()
         stderr = container.logs(stdout=False, stderr=True).decode()
@@ -92,3 +104,12 @@ def run_client(docker_client, image: str, network, script: str) -> str:
     assert status["StatusCode"] == 0, f"client script failed ({status}):\n{stderr[-4000:]}"
     return stdout
 
+
+UV_BINARY = Path(sys.executable).parent / "uv"
+
+
+def _tar_of(path: Path, name: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(path, arcname=name)
+    return buffer.getvalue()
