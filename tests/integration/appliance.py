@@ -42,6 +42,8 @@ class Mirror:
         self.container = container
         self.alias = alias
         self.url = f"http://127.0.0.1:{container.get_exposed_port(8080)}"
+        # 8443 answers only when TLS is on (a mounted pair or MIRROR_TLS=self-signed).
+        self.https_url = f"https://127.0.0.1:{container.get_exposed_port(8443)}"
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.url + path, timeout=10, allow_redirects=False, **kwargs)
@@ -51,11 +53,24 @@ class Mirror:
         return out.decode(), err.decode()
 
 
-def start_mirror(image: str, network, **env: str) -> tuple[DockerContainer, str]:
-    alias = f"mirror-{uuid.uuid4().hex[:6]}"
+def start_mirror(image: str, network, *, alias: str | None = None, volumes: dict[str, str] | None = None,
+                 run_options: dict | None = None, **env: str) -> tuple[DockerContainer, str]:
+    """Start the appliance, wait for /healthz; env are its environment variables.
+
+    alias: its name on the network (a certificate must name it before start);
+    volumes: host path -> container path, mounted read-only; run_options:
+    extra `docker run` settings in docker-py's spelling (read_only, tmpfs,
+    user, cap_drop, security_opt, ...).
+    """
+    alias = alias or f"mirror-{uuid.uuid4().hex[:6]}"
     container = DockerContainer(image)
     # Published on loopback only; with_bind_ports cannot name a host address.
     container.ports["8080/tcp"] = ("127.0.0.1", None)
+    container.ports["8443/tcp"] = ("127.0.0.1", None)
+    for host_path, container_path in (volumes or {}).items():
+        container = container.with_volume_mapping(host_path, container_path, "ro")
+    if run_options:
+        container = container.with_kwargs(**run_options)
     for key, value in env.items():
         container = container.with_env(key, value)
     container.start()
@@ -81,11 +96,12 @@ def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30
 
 
 def run_client(docker_client, image: str, network, script: str, *, with_uv: bool = False,
-               environment: dict | None = None) -> str:
+               environment: dict | None = None, files: dict[str, bytes] | None = None) -> str:
     """Run a shell script in a throw-away client container on the network; its stdout.
 
     with_uv puts the test venv's uv binary at /usr/local/bin/uv first: the
     client has no way out to fetch it, and the stand-in base has no uv.
+    files: absolute path in the client -> content (mode 600), e.g. a CA or a netrc.
     """
     container = docker_client.containers.create(
         image, ["/bin/sh", "-euc", script], network=network.name,
@@ -95,6 +111,8 @@ def run_client(docker_client, image: str, network, script: str, *, with_uv: bool
     try:
         if with_uv:
             container.put_archive("/usr/local/bin", _tar_of(UV_BINARY, "uv"))
+        if files:
+            container.put_archive("/", _tar_of_bytes(files))
         container.start()
         status = container.wait(timeout=300)
         stdout = container.logs(stdout=True, stderr=False).decode()
@@ -112,4 +130,14 @@ def _tar_of(path: Path, name: str) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(path, arcname=name)
+    return buffer.getvalue()
+
+
+def _tar_of_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, content in files.items():
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size, info.mode = len(content), 0o600
+            tar.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
