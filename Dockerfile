@@ -35,10 +35,19 @@ ARG PYTHON_VERSIONS=
 ARG PLATFORMS=
 ARG INCLUDE_SDISTS=
 ARG SKIP_MISSING_WHEELS=
+# The audit: the OSV export (vuln_db) and ignore list (audit_ignore) come in
+# as secrets so that any host path works and neither lands in a layer. Secrets
+# are not in the cache key: AUDIT_INPUTS_SHA256 (their hashes, set by
+# scripts/build) makes a new database re-run the build step.
+ARG AUDIT=warn
+ARG AUDIT_INPUTS_SHA256=
+# Empty: the build time is the newest mirrored file's upload time (mirror/manifest.py).
+ARG SOURCE_DATE_EPOCH=
 COPY ${REQUIREMENTS} /src/input/requirements
 # The cache mount keeps verified files and uv's metadata between builds; the
 # tree itself is written fresh to /out every time.
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
+    --mount=type=secret,id=vuln_db --mount=type=secret,id=audit_ignore \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; \
     set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$INDEX_URL" --cache-dir /cache; \
@@ -49,6 +58,9 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     if [ -n "$PLATFORMS" ]; then set -- "$@" --platforms "$PLATFORMS"; fi; \
     case "$INCLUDE_SDISTS" in 1|true|yes) set -- "$@" --include-sdists;; esac; \
     case "$SKIP_MISSING_WHEELS" in 1|true|yes) set -- "$@" --skip-missing-wheels;; esac; \
+    set -- "$@" --audit "${AUDIT:-warn}"; \
+    if [ -s /run/secrets/vuln_db ]; then set -- "$@" --vuln-db /run/secrets/vuln_db; fi; \
+    if [ -s /run/secrets/audit_ignore ]; then set -- "$@" --audit-ignore /run/secrets/audit_ignore; fi; \
     cd /src && python3 build.py build "$@"
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.

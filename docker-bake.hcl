@@ -56,6 +56,33 @@ variable "SKIP_MISSING_WHEELS" {
   default = ""
 }
 
+# Path (in the repo, or absolute) of an OSV database export: the zip of OSV
+# JSON records OSV publishes per ecosystem (PyPI/all.zip). It goes in as a
+# BuildKit secret, so any path works and it stays out of the layers. Empty:
+# none, and /audit.json says the audit did not run.
+variable "VULN_DB" {
+  default = ""
+}
+
+# warn: report known vulnerabilities and build; fail: a known vulnerability
+# that is not ignored, or no data to audit with, fails the build; off: no audit.
+variable "AUDIT" {
+  default = "warn"
+}
+
+# Path of the audit's ignore list, one `ID  reason` per line (# comments), a
+# BuildKit secret like VULN_DB. Empty: none.
+variable "AUDIT_IGNORE" {
+  default = ""
+}
+
+# sha256 of VULN_DB and AUDIT_IGNORE; scripts/build sets it. Secrets are not
+# part of BuildKit's cache key: without this, a new database would reuse the
+# previous build's audit.
+variable "AUDIT_INPUTS_SHA256" {
+  default = ""
+}
+
 variable "BUILDER_IMAGE" {
   default = "python:3.13-slim"
 }
@@ -81,11 +108,15 @@ target "_common" {
     PLATFORMS           = PLATFORMS
     INCLUDE_SDISTS      = INCLUDE_SDISTS
     SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
+    AUDIT               = AUDIT
+    AUDIT_INPUTS_SHA256 = AUDIT_INPUTS_SHA256
   }
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
     NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
+    VULN_DB == "" ? [] : ["id=vuln_db,src=${VULN_DB}"],
+    AUDIT_IGNORE == "" ? [] : ["id=audit_ignore,src=${AUDIT_IGNORE}"],
   )
 }
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
 
 from mirror import __version__
-from mirror.errors import MirrorError
+from mirror.audit import MODES, SERVICES
+from mirror.errors import MirrorError, VerifyFailed
 from mirror.pipeline import build
 from mirror.settings import DEFAULT_INDEX_URL, DEFAULT_PLATFORMS, DEFAULT_PYTHON_VERSIONS, Settings
 from mirror.targets import PLATFORMS
 from mirror.upstream import mask
+from mirror.verify import Verifier
 
 PROG = "pypi-mirror"
 
@@ -22,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s", stream=sys.stderr)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     try:
-        args.run(args)
+        args.handler(args)
     except MirrorError as exc:
         print(f"{PROG}: error: {mask(str(exc))}", file=sys.stderr)
         return 1
@@ -46,7 +50,23 @@ def _run_build(args: argparse.Namespace) -> None:
         cache_dir=args.cache_dir,
         nginx_map=args.nginx_map,
         jobs=args.jobs,
+        audit=args.audit,
+        vuln_db=args.vuln_db,
+        vuln_service=args.vuln_service,
+        audit_ignore=args.audit_ignore,
+        previous_manifest=args.previous_manifest,
+        previous_audit=args.previous_audit,
     ))
+
+
+def _run_verify(args: argparse.Namespace) -> None:
+    steps = Verifier(args.url, ca_file=args.ca_file, sample=args.sample, install=args.install.split(),
+                     run=args.run.split()).verify()
+    if args.json:
+        args.json.write_text(json.dumps([dataclasses.asdict(s) for s in steps], indent=1) + "\n")
+    failed = [s.name for s in steps if not s.ok]
+    if failed:
+        raise VerifyFailed(mask(args.url), failed)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     b = commands.add_parser("build", help="resolve, download, verify and write the mirror tree",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    b.set_defaults(run=_run_build)
+    b.set_defaults(handler=_run_build)
     source = b.add_mutually_exclusive_group(required=True)
     source.add_argument("-r", "--requirements", type=Path, help="requirements file to resolve")
     source.add_argument("--lock", type=Path, help="a lock.json from an earlier build: no resolving")
@@ -71,4 +91,23 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--cache-dir", type=Path, help="keeps verified files and resolver data across builds")
     b.add_argument("--nginx-map", type=Path, help="also write nginx's project-name map here")
     b.add_argument("--jobs", type=int, default=8, help="parallel downloads")
+    b.add_argument("--audit", choices=MODES, default="warn",
+                   help="known vulnerabilities: report them (warn), fail the build (fail), or skip (off)")
+    b.add_argument("--vuln-db", type=Path, help="OSV database export (zip of OSV JSON records, e.g. PyPI/all.zip)")
+    b.add_argument("--vuln-service", choices=SERVICES, help="ask this online service too (needs network to it)")
+    b.add_argument("--audit-ignore", type=Path, help="vulnerability ids to ignore, one `ID  reason` per line")
+    b.add_argument("--previous-manifest", type=Path,
+                   help="the previous build's mirror.json or lock.json: write changes.json against it")
+    b.add_argument("--previous-audit", type=Path, help="the previous build's audit.json, for advisory changes")
+
+    v = commands.add_parser("verify", help="check a running mirror by URL, step by step",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    v.set_defaults(handler=_run_verify)
+    v.add_argument("url", help="the mirror's base URL, e.g. https://user:pass@mirror.example:8443")
+    v.add_argument("--ca-file", help="CA bundle that signs the mirror's certificate")
+    v.add_argument("--sample", type=int, help="hash only this many files (a fixed sample) instead of all")
+    v.add_argument("--install", default="pip-audit",
+                   help="requirements to install into a throw-away venv through the mirror ('' skips it)")
+    v.add_argument("--run", default="pip-audit --version", help="command from that venv's bin/ to run after")
+    v.add_argument("--json", type=Path, help="also write the results here")
     return parser

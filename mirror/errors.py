@@ -73,3 +73,53 @@ class DistributionError(MirrorError):
 
     def __str__(self) -> str:
         return f"{self.filename}: {self.reason}"
+
+
+class VulnDatabaseError(InputError):
+    """The OSV database export given to the audit cannot be read."""
+
+    def __init__(self, path: str, reason: str):
+        self.path, self.reason = path, reason
+
+    def __str__(self) -> str:
+        return f"vulnerability database {self.path}: {self.reason}"
+
+
+class AuditUnavailableError(MirrorError):
+    """AUDIT=fail, and no vulnerability source could be used."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"the audit could not run (AUDIT=fail / --audit fail needs it): {self.reason}"
+
+
+class VulnerabilitiesFoundError(MirrorError):
+    """AUDIT=fail, and mirrored pins have known vulnerabilities that are not ignored.
+
+    findings: (name, version, id, aliases, fixed versions) per vulnerability.
+    """
+
+    def __init__(self, findings: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]]):
+        self.findings = findings
+
+    def __str__(self) -> str:
+        def one(name, version, vuln_id, aliases, fixed):
+            also = f" ({', '.join(aliases)})" if aliases else ""
+            fix = f"fixed in {', '.join(fixed)}" if fixed else "no fix known"
+            return f"{name} {version} {vuln_id}{also}, {fix}"
+
+        n = len(self.findings)
+        noun = "known vulnerability" if n == 1 else "known vulnerabilities"
+        return f"{n} {noun}: " + "; ".join(one(*f) for f in self.findings)
+
+
+class VerifyFailed(MirrorError):
+    """A deployed mirror failed one or more verify steps (each printed above)."""
+
+    def __init__(self, url: str, steps: list[str]):
+        self.url, self.steps = url, steps
+
+    def __str__(self) -> str:
+        return f"{self.url} failed {len(self.steps)} check(s): {', '.join(self.steps)}"

@@ -6,17 +6,23 @@ every stage succeeded: a failed build leaves the previous tree (or nothing).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import time
 
+from mirror.audit import audit
+from mirror.changes import compare, read_previous, write_changes
 from mirror.download import download
 from mirror.errors import InputError
 from mirror.files import write_atomic
 from mirror.index import PACKAGES, build_projects, write_index
 from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
+from mirror.manifest import build_time, format_time, write_manifest
 from mirror.resolve import resolve
+from mirror.sbom import write_sbom
 from mirror.select import select
 from mirror.settings import Settings
 from mirror.targets import parse_targets
@@ -25,12 +31,23 @@ from mirror.upstream import Upstream, mask
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "lock.json"
+AUDIT_NAME = "audit.json"
 
 
 def build(settings: Settings) -> Lock:
     started = time.monotonic()
     upstream = Upstream(settings.index_url, ca_bundle=settings.ca_bundle)
     lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, upstream)
+    built, built_from = build_time(lock, os.environ.get("SOURCE_DATE_EPOCH"))
+    log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
+             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    # Before any download: AUDIT=fail stops here, and only the lock is needed.
+    report = audit(lock, mode=settings.audit, vuln_db=settings.vuln_db, vuln_service=settings.vuln_service,
+                   ignore_file=settings.audit_ignore, ca_bundle=settings.ca_bundle)
+    changes = None
+    if settings.previous_manifest:
+        previous = read_previous(settings.previous_manifest, settings.previous_audit)
+        changes = compare(previous, json.loads(lock.to_json()), json.loads(report.to_json()))
 
     staging = settings.out.with_name(f".{settings.out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -38,8 +55,13 @@ def build(settings: Settings) -> Lock:
         download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
         projects = build_projects(list(lock.files), staging / PACKAGES)
         write_index(projects, staging)
-        write_landing(projects, lock, staging)
+        write_landing(projects, lock, staging, report, changes, format_time(built))
         write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
+        write_atomic(staging / AUDIT_NAME, report.to_json().encode("utf-8"))
+        if changes:
+            write_changes(changes, staging)
+        write_sbom(lock, staging, built=built)
+        write_manifest(lock, staging, built=built, built_from=built_from)  # last: it lists every other file
         if settings.nginx_map:
             write_projects_map(projects, settings.nginx_map)
     except BaseException:

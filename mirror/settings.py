@@ -25,3 +25,11 @@ class Settings:
     cache_dir: Path | None = None
     nginx_map: Path | None = None
     jobs: int = 8
+    # The build-time audit (mirror/audit.py): warn, fail or off; an OSV export and/or OSV's API.
+    audit: str = "warn"
+    vuln_db: Path | None = None
+    vuln_service: str | None = None
+    audit_ignore: Path | None = None
+    # A refresh: the previous build's mirror.json (or lock.json) and audit.json, for changes.json.
+    previous_manifest: Path | None = None
+    previous_audit: Path | None = None

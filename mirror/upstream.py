@@ -108,8 +108,8 @@ class Upstream:
         self.credentials = credentials
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        if ca_bundle:
-            self.session.verify = ca_bundle
+        # Passed with every request: a session-wide verify loses to REQUESTS_CA_BUNDLE.
+        self.verify = ca_bundle or True
         if credentials:
             self.session.auth = _OriginAuth(url, credentials)
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
@@ -128,14 +128,14 @@ class Upstream:
     def open(self, url: str, **kwargs) -> requests.Response:
         """One GET: a response below 400, Transient, or UpstreamError naming the (masked) URL."""
         try:
-            response = self.session.get(url, timeout=TIMEOUT, **kwargs)
+            response = self.session.get(url, timeout=TIMEOUT, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
-            raise UpstreamError(mask(url), f"TLS verification failed ({_reason(exc)}); "
+            raise UpstreamError(mask(url), f"TLS verification failed ({short_reason(exc)}); "
                                 "pass the CA bundle that signs it (CA_BUNDLE / --ca-bundle)") from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Transient(_reason(exc)) from exc
+            raise Transient(short_reason(exc)) from exc
         except requests.RequestException as exc:
-            raise UpstreamError(mask(url), _reason(exc)) from exc
+            raise UpstreamError(mask(url), short_reason(exc)) from exc
         if response.status_code < 400:
             return response
         response.close()
@@ -161,7 +161,7 @@ class Upstream:
         return _from_html(page_url, response.text)
 
 
-def _reason(exc: Exception) -> str:
+def short_reason(exc: Exception) -> str:
     # requests nests the useful part deep in urllib3's reprs; keep the last words.
     text = str(exc)
     for marker in ("Caused by ", "Failed to establish a new connection: "):

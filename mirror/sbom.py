@@ -1,0 +1,85 @@
+"""The mirrored distributions -> sbom.cdx.json, a CycloneDX 1.6 JSON SBOM.
+
+One component per release (name, version) with its purl; each of its files
+is an external reference carrying the file's hash, as cyclonedx-py writes
+locked files: a component's own `hashes` would have to pick one of a
+release's several wheels. URLs are relative to the SBOM, like every href in
+the tree. Same lock, same bytes: the serial number derives from the lock's
+hash and the timestamp is the manifest's build time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import urllib.parse
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+from mirror import __version__
+from mirror.files import sha256_file, write_atomic
+from mirror.index import PACKAGES
+from mirror.lock import Lock, LockedFile
+from mirror.manifest import format_time
+
+SBOM_NAME = "sbom.cdx.json"
+SPEC_VERSION = "1.6"
+# Fixed namespace for serial numbers: uuid5(this, lock sha256).
+_SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pypi-mirror/sbom")
+
+
+def purl(name: str, version: str) -> str:
+    # Names are already normalized (PEP 503), as the purl spec asks for pypi.
+    return f"pkg:pypi/{urllib.parse.quote(name, safe='')}@{urllib.parse.quote(version, safe='')}"
+
+
+def serial_number(lock_sha256: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(_SERIAL_NAMESPACE, lock_sha256)}"
+
+
+def render_sbom(files: list[LockedFile], metadata_sha256: dict[str, str], *, lock_sha256: str,
+                built: datetime.datetime | None) -> str:
+    """metadata_sha256: wheel filename -> sha256 of its PEP 658 .metadata file in packages/."""
+    releases: dict[tuple[str, str], list[LockedFile]] = defaultdict(list)
+    for f in files:
+        releases[(f.name, f.version)].append(f)
+    components = []
+    for (name, version), release in sorted(releases.items()):
+        references = []
+        for f in sorted(release):
+            references.append(_reference("distribution" if f.filename.endswith(".whl") else "source-distribution",
+                                         f.filename, f.sha256, f.filename))
+            if f.filename in metadata_sha256:
+                references.append(_reference("other", f"{f.filename}.metadata", metadata_sha256[f.filename],
+                                             f"core metadata (PEP 658) of {f.filename}"))
+        ref = purl(name, version)
+        components.append({"type": "library", "bom-ref": ref, "name": name, "version": version, "purl": ref,
+                           "externalReferences": references})
+    metadata: dict = {"tools": {"components": [{"type": "application", "name": "pypi-mirror", "version": __version__}]}}
+    if built:
+        metadata["timestamp"] = format_time(built)
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": SPEC_VERSION,
+        "serialNumber": serial_number(lock_sha256),
+        "version": 1,
+        "metadata": metadata,
+        "components": components,
+    }
+    return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _reference(kind: str, filename: str, sha256: str, comment: str) -> dict:
+    return {"type": kind, "url": f"{PACKAGES}/{urllib.parse.quote(filename)}", "comment": comment,
+            "hashes": [{"alg": "SHA-256", "content": sha256}]}
+
+
+def write_sbom(lock: Lock, root: Path, *, built: datetime.datetime | None) -> None:
+    packages = root / PACKAGES
+    metadata = {f.filename: sha256_file(packages / f"{f.filename}.metadata")
+                for f in lock.files if (packages / f"{f.filename}.metadata").is_file()}
+    lock_sha256 = hashlib.sha256(lock.to_json().encode("utf-8")).hexdigest()
+    text = render_sbom(list(lock.files), metadata, lock_sha256=lock_sha256, built=built)
+    write_atomic(root / SBOM_NAME, text.encode("utf-8"))
