@@ -35,12 +35,14 @@ ARG PYTHON_VERSIONS=
 ARG PLATFORMS=
 ARG INCLUDE_SDISTS=
 ARG SKIP_MISSING_WHEELS=
-# The audit: the OSV export (vuln_db) and ignore list (audit_ignore) come in
-# as secrets so that any host path works and neither lands in a layer. Secrets
-# are not in the cache key: AUDIT_INPUTS_SHA256 (their hashes, set by
-# scripts/build) makes a new database re-run the build step.
+# File inputs (the audit's OSV export and ignore list, a previous build's
+# manifest and audit for changes.json) come in as secrets so that any host
+# path works and none lands in a layer. Secrets are not in the cache key:
+# FILE_INPUTS_SHA256 (their hashes, set by scripts/build) re-runs the step
+# when one changes.
 ARG AUDIT=warn
-ARG AUDIT_INPUTS_SHA256=
+ARG KEEP_PREVIOUS_PINS=
+ARG FILE_INPUTS_SHA256=
 # Empty: the build time is the newest mirrored file's upload time (mirror/manifest.py).
 ARG SOURCE_DATE_EPOCH=
 COPY ${REQUIREMENTS} /src/input/requirements
@@ -48,6 +50,7 @@ COPY ${REQUIREMENTS} /src/input/requirements
 # tree itself is written fresh to /out every time.
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
     --mount=type=secret,id=vuln_db --mount=type=secret,id=audit_ignore \
+    --mount=type=secret,id=previous_manifest --mount=type=secret,id=previous_audit \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; \
     set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$INDEX_URL" --cache-dir /cache; \
@@ -61,6 +64,9 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     set -- "$@" --audit "${AUDIT:-warn}"; \
     if [ -s /run/secrets/vuln_db ]; then set -- "$@" --vuln-db /run/secrets/vuln_db; fi; \
     if [ -s /run/secrets/audit_ignore ]; then set -- "$@" --audit-ignore /run/secrets/audit_ignore; fi; \
+    if [ -s /run/secrets/previous_manifest ]; then set -- "$@" --previous-manifest /run/secrets/previous_manifest; fi; \
+    if [ -s /run/secrets/previous_audit ]; then set -- "$@" --previous-audit /run/secrets/previous_audit; fi; \
+    case "$KEEP_PREVIOUS_PINS" in 1|true|yes) set -- "$@" --keep-previous-pins;; esac; \
     cd /src && python3 build.py build "$@"
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.

@@ -76,10 +76,27 @@ variable "AUDIT_IGNORE" {
   default = ""
 }
 
-# sha256 of VULN_DB and AUDIT_IGNORE; scripts/build sets it. Secrets are not
-# part of BuildKit's cache key: without this, a new database would reuse the
-# previous build's audit.
-variable "AUDIT_INPUTS_SHA256" {
+# A refresh (README, "Refresh"): the previous build's mirror.json (or
+# lock.json) and audit.json, as secrets like VULN_DB; the build then writes
+# /changes.json. Empty: none.
+variable "PREVIOUS_MANIFEST" {
+  default = ""
+}
+
+variable "PREVIOUS_AUDIT" {
+  default = ""
+}
+
+# "1": keep PREVIOUS_MANIFEST's pins where they still satisfy the
+# requirements, so only what is new resolves afresh.
+variable "KEEP_PREVIOUS_PINS" {
+  default = ""
+}
+
+# sha256 of the file inputs above (VULN_DB, AUDIT_IGNORE, PREVIOUS_*);
+# scripts/build sets it. Secrets are not part of BuildKit's cache key: without
+# this, a new database would reuse the previous build's audit.
+variable "FILE_INPUTS_SHA256" {
   default = ""
 }
 
@@ -89,6 +106,15 @@ variable "BUILDER_IMAGE" {
 
 variable "RUNTIME_IMAGE" {
   default = "nginx:1.28"
+}
+
+# Recorded in the image labels; scripts/build fills them in from git.
+variable "REVISION" {
+  default = ""
+}
+
+variable "SOURCE_URL" {
+  default = ""
 }
 
 group "default" {
@@ -109,7 +135,15 @@ target "_common" {
     INCLUDE_SDISTS      = INCLUDE_SDISTS
     SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
     AUDIT               = AUDIT
-    AUDIT_INPUTS_SHA256 = AUDIT_INPUTS_SHA256
+    KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
+    FILE_INPUTS_SHA256  = FILE_INPUTS_SHA256
+  }
+  labels = {
+    "org.opencontainers.image.title"       = "pypi-mirror"
+    "org.opencontainers.image.description" = "Offline PyPI mirror (Simple API: PEP 503, 691, 658) built from ${REQUIREMENTS}"
+    "org.opencontainers.image.version"     = TAG
+    "org.opencontainers.image.revision"    = REVISION
+    "org.opencontainers.image.source"      = SOURCE_URL
   }
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
@@ -117,6 +151,8 @@ target "_common" {
     NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
     VULN_DB == "" ? [] : ["id=vuln_db,src=${VULN_DB}"],
     AUDIT_IGNORE == "" ? [] : ["id=audit_ignore,src=${AUDIT_IGNORE}"],
+    PREVIOUS_MANIFEST == "" ? [] : ["id=previous_manifest,src=${PREVIOUS_MANIFEST}"],
+    PREVIOUS_AUDIT == "" ? [] : ["id=previous_audit,src=${PREVIOUS_AUDIT}"],
   )
 }
 

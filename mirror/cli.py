@@ -56,6 +56,7 @@ def _run_build(args: argparse.Namespace) -> None:
         audit_ignore=args.audit_ignore,
         previous_manifest=args.previous_manifest,
         previous_audit=args.previous_audit,
+        keep_previous_pins=args.keep_previous_pins,
     ))
 
 
@@ -99,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--previous-manifest", type=Path,
                    help="the previous build's mirror.json or lock.json: write changes.json against it")
     b.add_argument("--previous-audit", type=Path, help="the previous build's audit.json, for advisory changes")
+    b.add_argument("--keep-previous-pins", action="store_true",
+                   help="keep the previous manifest's pins where they still fit; only new requirements resolve")
 
     v = commands.add_parser("verify", help="check a running mirror by URL, step by step",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)

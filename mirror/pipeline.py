@@ -82,8 +82,14 @@ def lock_requirements(settings: Settings, upstream: Upstream) -> Lock:
     log.info("resolving %s for %d targets (%s) against %s", settings.requirements, len(targets),
              " ".join(map(str, targets)), mask(settings.index_url))
     started = time.monotonic()
+    preferences = None
+    if settings.keep_previous_pins:
+        if not settings.previous_manifest:
+            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)")
+        previous = read_previous(settings.previous_manifest)["lock"]
+        preferences = {t["name"]: t["pins"] for t in previous["targets"]}
     pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
-                   ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir)
+                   ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)
     if not any(pins.values()):
         raise InputError(f"{settings.requirements} names no packages")
     lock = select(pins, upstream, include_sdists=settings.include_sdists,

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -43,28 +44,42 @@ def resolve(
     index_url: str,
     ca_bundle: str | None = None,
     cache_dir: Path | None = None,
+    preferences: dict[str, dict[str, str]] | None = None,
     jobs: int = 4,
 ) -> dict[Target, list[Pin]]:
-    """The pins each target needs, sorted, for every target."""
+    """The pins each target needs, sorted, for every target.
+
+    preferences, by target name: pins to keep where they still satisfy the
+    requirements (a refresh that only adds what is new).
+    """
     uv = _find_uv()
     env = _uv_env(ca_bundle, cache_dir)
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {t: pool.submit(_resolve_one, uv, env, requirements, t, index_url) for t in targets}
+        futures = {
+            t: pool.submit(_resolve_one, uv, env, requirements, t, index_url, (preferences or {}).get(str(t), {}))
+            for t in targets
+        }
         return {t: f.result() for t, f in futures.items()}
 
 
-def _resolve_one(uv: str, env: dict, requirements: Path, target: Target, index_url: str) -> list[Pin]:
-    command = [
-        uv, "pip", "compile", str(requirements),
-        "--python-version", target.python,
-        "--python-platform", target.uv_platform,
-        "--index-url", index_url,
-        "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ResolutionError(str(target), _condense(result.stderr))
-    return parse_pins(result.stdout)
+def _resolve_one(uv: str, env: dict, requirements: Path, target: Target, index_url: str,
+                 preferred: dict[str, str]) -> list[Pin]:
+    with tempfile.TemporaryDirectory(prefix="pypi-mirror-resolve-") as work:
+        # uv keeps the pins already in its output file unless they no longer fit.
+        output = Path(work) / "pins.txt"
+        output.write_text("".join(f"{name}=={version}\n" for name, version in sorted(preferred.items())))
+        command = [
+            uv, "pip", "compile", str(requirements),
+            "--python-version", target.python,
+            "--python-platform", target.uv_platform,
+            "--index-url", index_url,
+            "--output-file", str(output),
+            "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet",
+        ]
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ResolutionError(str(target), _condense(result.stderr))
+        return parse_pins(output.read_text())
 
 
 def parse_pins(text: str) -> list[Pin]:

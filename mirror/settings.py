@@ -33,3 +33,4 @@ class Settings:
     # A refresh: the previous build's mirror.json (or lock.json) and audit.json, for changes.json.
     previous_manifest: Path | None = None
     previous_audit: Path | None = None
+    keep_previous_pins: bool = False  # prefer the previous lock's pins: only what is new resolves afresh
