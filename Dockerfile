@@ -22,8 +22,8 @@ COPY mirror/requirements.txt mirror/secrets.sh /src/mirror/
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
     set -eu; . /src/mirror/secrets.sh; \
     python3 -m venv /opt/mirror; \
-    /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$INDEX_URL" -r /src/mirror/requirements.txt \
-    || { echo "$ME: error: cannot install the build's own tools (mirror/requirements.txt) from $INDEX_URL: pip's reason is above" >&2; exit 1; }
+    /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$UPSTREAM" -r /src/mirror/requirements.txt \
+    || { echo "$ME: error: cannot install the build's own tools (mirror/requirements.txt) from $UPSTREAM_MASKED: pip's reason is above" >&2; exit 1; }
 
 COPY build.py /src/
 COPY mirror/ /src/mirror/
@@ -53,7 +53,7 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     --mount=type=secret,id=previous_manifest --mount=type=secret,id=previous_audit \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; \
-    set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$INDEX_URL" --cache-dir /cache; \
+    set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$UPSTREAM" --cache-dir /cache; \
     if [ -n "$INPUT_IS_LOCK" ]; then set -- "$@" --lock /src/input/requirements; \
     else set -- "$@" --requirements /src/input/requirements; fi; \
     if [ -n "$CA_BUNDLE" ]; then set -- "$@" --ca-bundle "$CA_BUNDLE"; fi; \

@@ -8,7 +8,11 @@ case "$INDEX_URL" in
       "give the URL as INDEX_URL_FILE or the credentials as NETRC_FILE instead" >&2
     exit 1 ;;
 esac
-if [ -s /run/secrets/index_url ]; then INDEX_URL=$(cat /run/secrets/index_url); fi
+# RUN lines use $UPSTREAM, never $INDEX_URL: BuildKit prints each RUN line with
+# its build args filled in, and this value may come with credentials.
+UPSTREAM=$INDEX_URL
+if [ -s /run/secrets/index_url ]; then UPSTREAM=$(cat /run/secrets/index_url); fi
+UPSTREAM_MASKED=$(printf '%s' "$UPSTREAM" | sed 's#//[^/]*@#//***@#')
 if [ -s /run/secrets/netrc ]; then export NETRC=/run/secrets/netrc; fi
 CA_BUNDLE=
 if [ -s /run/secrets/ca_bundle ]; then

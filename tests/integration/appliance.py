@@ -69,8 +69,12 @@ def start_mirror(image: str, network, *, alias: str | None = None, volumes: dict
     container.ports["8443/tcp"] = ("127.0.0.1", None)
     for host_path, container_path in (volumes or {}).items():
         container = container.with_volume_mapping(host_path, container_path, "ro")
-    if run_options:
-        container = container.with_kwargs(**run_options)
+    options = dict(run_options or {})
+    # testcontainers passes tmpfs itself: a second one in the kwargs would clash.
+    for path, mount_options in options.pop("tmpfs", {}).items():
+        container.tmpfs[path] = mount_options
+    if options:
+        container = container.with_kwargs(**options)
     for key, value in env.items():
         container = container.with_env(key, value)
     container.start()

@@ -1,0 +1,498 @@
+"""HTTPS and basic auth with real certificates, real pip and uv on an air-gapped network.
+
+Certificates are made with the openssl CLI on the host, as an operator would;
+the client containers get only the CA (or a wrong one) and the credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import socket
+import ssl
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.appliance import run_client, start_mirror
+
+USER = "auditor"
+# Random, so "appears in no file and no log" cannot pass by luck.
+PASSWORD = f"pw-{uuid.uuid4().hex}"
+TLS_DIR = "/etc/pypi-mirror/tls"
+
+
+def openssl(*args: str, cwd: Path, stdin: str | None = None) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, input=stdin, check=True, capture_output=True, text=True)
+
+
+def make_ca(directory: Path, name: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+            "-subj", f"/CN={name}", "-keyout", "ca.key", "-out", "ca.pem",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+            cwd=directory)
+    return directory / "ca.pem"
+
+
+def make_server_pair(directory: Path, ca_dir: Path, names: list[str]) -> Path:
+    """tls.crt + tls.key in directory, signed by the CA in ca_dir, readable by any UID.
+
+    The container runs as UID 101 and must read the key: in Kubernetes the
+    secret's defaultMode does that; here the mount is read-only and the
+    directory lives in pytest's private temp dir.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    san = ",".join(f"IP:{n}" if re.fullmatch(r"[\d.]+", n) else f"DNS:{n}" for n in names)
+    (directory / "ext.cnf").write_text(f"subjectAltName={san}\nextendedKeyUsage=serverAuth\n")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-subj", f"/CN={names[0]}", "-keyout", "tls.key", "-out", "tls.csr", cwd=directory)
+    openssl("x509", "-req", "-in", "tls.csr", "-CA", str(ca_dir / "ca.pem"), "-CAkey", str(ca_dir / "ca.key"),
+            "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "tls.crt", cwd=directory)
+    for name in ("ext.cnf", "tls.csr"):
+        (directory / name).unlink()
+    directory.chmod(0o755)
+    for name in ("tls.crt", "tls.key"):
+        (directory / name).chmod(0o644)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """The mirror's CA and server pair (SAN: its network alias and 127.0.0.1), and an unrelated CA."""
+    root = tmp_path_factory.mktemp("pki")
+    alias = f"mirror-tls-{uuid.uuid4().hex[:6]}"
+    ca = make_ca(root / "ca", "pypi-mirror test CA")
+    other_ca = make_ca(root / "other-ca", "some other CA")
+    tls_dir = make_server_pair(root / "tls", root / "ca", [alias, "127.0.0.1"])
+    return {"alias": alias, "ca": ca, "other_ca": other_ca, "tls_dir": tls_dir}
+
+
+@pytest.fixture(scope="module")
+def tls_mirror(mirror_image, internal_network, pki):
+    """A mounted pair (no MIRROR_TLS: the pair alone turns HTTPS on) and MIRROR_BASIC_AUTH."""
+    container, alias = start_mirror(mirror_image, internal_network, alias=pki["alias"],
+                                    volumes={str(pki["tls_dir"]): TLS_DIR},
+                                    MIRROR_BASIC_AUTH=f"{USER}:{PASSWORD}")
+    try:
+        yield container
+    finally:
+        container.stop()
+
+
+def https_url(container, path: str = "") -> str:
+    return f"https://127.0.0.1:{container.get_exposed_port(8443)}{path}"
+
+
+def https_get(container, ca: Path, path: str, **kwargs) -> requests.Response:
+    return requests.get(https_url(container, path), verify=str(ca), timeout=10, allow_redirects=False, **kwargs)
+
+
+# --- raw requests ---------------------------------------------------------
+
+def test_request_without_credentials_is_401_with_the_realm(tls_mirror, pki):
+    response = https_get(tls_mirror, pki["ca"], "/simple/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="pypi-mirror"'
+
+
+def test_request_with_a_wrong_password_is_401(tls_mirror, pki):
+    response = https_get(tls_mirror, pki["ca"], "/simple/", auth=(USER, PASSWORD + "x"))
+    assert response.status_code == 401
+
+
+def test_request_with_credentials_gets_the_index_over_https(tls_mirror, pki):
+    response = https_get(tls_mirror, pki["ca"], "/simple/pip-audit/", auth=(USER, PASSWORD),
+                         headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    assert response.status_code == 200
+    assert response.json()["name"] == "pip-audit"
+
+
+def test_auth_applies_to_plain_http_too(tls_mirror):
+    port = tls_mirror.get_exposed_port(8080)
+    assert requests.get(f"http://127.0.0.1:{port}/simple/", timeout=10).status_code == 401
+
+
+def test_normalizing_redirect_is_not_given_before_auth(tls_mirror, pki):
+    # A 301 vs 404 would tell an anonymous caller which projects the mirror holds.
+    response = https_get(tls_mirror, pki["ca"], "/simple/Pip_Audit/")
+    assert response.status_code == 401
+
+
+def test_healthz_needs_no_credentials_on_either_port(tls_mirror, pki):
+    assert https_get(tls_mirror, pki["ca"], "/healthz").status_code == 200
+    port = tls_mirror.get_exposed_port(8080)
+    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+
+
+def test_the_mounted_certificate_is_the_one_served(tls_mirror, pki):
+    served = ssl.get_server_certificate(("127.0.0.1", tls_mirror.get_exposed_port(8443)))
+    mounted = (pki["tls_dir"] / "tls.crt").read_text()
+    assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(mounted)
+
+
+def handshake(port: int, version: ssl.TLSVersion, ciphers: str = "ALL:@SECLEVEL=0") -> ssl.SSLSocket:
+    """A TLS handshake pinned to one version, with the client willing to use anything."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version = context.maximum_version = version
+    if version != ssl.TLSVersion.TLSv1_3:
+        context.set_ciphers(ciphers)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return context.wrap_socket(sock)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1"])
+def test_tls_below_1_2_is_refused_by_the_server(tls_mirror, version):
+    with pytest.raises(ssl.SSLError) as refused:
+        handshake(tls_mirror.get_exposed_port(8443), ssl.TLSVersion[version]).close()
+    # The server's alert, not a client that could not even try.
+    assert "PROTOCOL_VERSION" in str(refused.value)
+
+
+@pytest.mark.parametrize("version", ["TLSv1_2", "TLSv1_3"])
+def test_tls_1_2_and_1_3_are_served_with_http2(tls_mirror, version):
+    with handshake(tls_mirror.get_exposed_port(8443), ssl.TLSVersion[version]) as tls:
+        assert tls.version() == version.replace("_", ".")
+        assert tls.selected_alpn_protocol() == "h2"
+
+
+def test_tls_1_2_without_forward_secrecy_or_aead_is_refused(tls_mirror):
+    with pytest.raises(ssl.SSLError) as refused:
+        handshake(tls_mirror.get_exposed_port(8443), ssl.TLSVersion.TLSv1_2,
+                  ciphers="AES128-SHA:AES256-SHA:AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0").close()
+    # The server's alert: it shares none of these (plain RSA kex, or CBC) with the client.
+    assert "HANDSHAKE_FAILURE" in str(refused.value)
+
+
+def test_generated_htpasswd_holds_a_hash_and_the_password_is_in_no_file_and_no_log(tls_mirror):
+    wrapped = tls_mirror.get_wrapped_container()
+    code, htpasswd = wrapped.exec_run(["cat", "/tmp/pypi-mirror/auth/htpasswd"])
+    assert code == 0 and re.fullmatch(rf"{USER}:\$6\$\S+\n", htpasswd.decode()), htpasswd
+    # As root, so no file escapes the search; /proc holds the environment, which is the input.
+    code, found = wrapped.exec_run(
+        ["grep", "-rlsF", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev", "-e", PASSWORD, "/"],
+        user="0")
+    assert code == 1 and found == b"", found
+    stdout, stderr = (stream.decode() for stream in tls_mirror.get_logs())
+    assert PASSWORD not in stdout + stderr
+
+
+# --- real clients on the internal network ---------------------------------
+
+def client_files(pki, ca: str = "ca") -> dict[str, bytes]:
+    return {"/ca.pem": pki[ca].read_bytes()}
+
+
+def test_pip_installs_pip_audit_over_https_with_the_ca_and_url_credentials(
+    tls_mirror, pki, docker_client, client_image, internal_network
+):
+    alias = pki["alias"]
+    report = run_client(docker_client, client_image, internal_network, f"""
+        python3 -m venv /v
+        /v/bin/pip install --no-input --cert /ca.pem --index-url "https://{USER}:$PW@{alias}:8443/simple/" \\
+            --report /tmp/report.json --quiet pip-audit >&2
+        /v/bin/pip-audit --version >&2
+        cat /tmp/report.json
+    """, files=client_files(pki), environment={"PW": PASSWORD})
+    urls = [item["download_info"]["url"] for item in json.loads(report)["install"]]
+    assert len(urls) > 10
+    assert all(re.match(rf"https://([^@/]+@)?{alias}:8443/packages/", url) for url in urls), urls
+
+
+def test_pip_installs_pip_audit_with_credentials_from_netrc(
+    tls_mirror, pki, docker_client, client_image, internal_network
+):
+    alias = pki["alias"]
+    files = {**client_files(pki), "/root/.netrc": f"machine {alias} login {USER} password {PASSWORD}\n".encode()}
+    run_client(docker_client, client_image, internal_network, f"""
+        python3 -m venv /v
+        HOME=/root /v/bin/pip install --no-input --cert /ca.pem --index-url https://{alias}:8443/simple/ \\
+            --quiet pip-audit >&2
+        /v/bin/pip-audit --version
+    """, files=files)
+
+
+def test_uv_installs_pip_audit_with_ssl_cert_file_and_index_credentials_from_env(
+    tls_mirror, pki, docker_client, client_image, internal_network
+):
+    # uv's per-index variables: UV_INDEX_<NAME>_USERNAME / _PASSWORD for the index named "mirror".
+    run_client(docker_client, client_image, internal_network, """
+        uv venv --quiet /v
+        uv pip install --quiet --python /v/bin/python pip-audit >&2
+        /v/bin/pip-audit --version
+    """, with_uv=True, files=client_files(pki), environment={
+        "SSL_CERT_FILE": "/ca.pem",
+        "UV_DEFAULT_INDEX": f"mirror=https://{pki['alias']}:8443/simple/",
+        "UV_INDEX_MIRROR_USERNAME": USER,
+        "UV_INDEX_MIRROR_PASSWORD": PASSWORD,
+    })
+
+
+def test_uv_installs_pip_audit_with_credentials_in_the_index_url(
+    tls_mirror, pki, docker_client, client_image, internal_network
+):
+    run_client(docker_client, client_image, internal_network, """
+        uv venv --quiet /v
+        uv pip install --quiet --python /v/bin/python pip-audit >&2
+        /v/bin/pip-audit --version
+    """, with_uv=True, files=client_files(pki), environment={
+        "SSL_CERT_FILE": "/ca.pem",
+        "UV_INDEX_URL": f"https://{USER}:{PASSWORD}@{pki['alias']}:8443/simple/",
+    })
+
+
+def expect_failure(command: str) -> str:
+    """Shell lines: run command, which must fail; print its output for the test to inspect."""
+    return f"""
+        if {command} >/tmp/out 2>&1; then cat /tmp/out >&2; echo "unexpected success" >&2; exit 1; fi
+        cat /tmp/out
+    """
+
+
+def test_pip_without_credentials_fails_with_401(tls_mirror, pki, docker_client, client_image, internal_network):
+    # `pip download` needs no venv: the same index requests, seconds sooner.
+    output = run_client(docker_client, client_image, internal_network, expect_failure(
+        f"python3 -m pip download --no-input --retries 0 --cert /ca.pem -d /tmp/d "
+        f"--index-url https://{pki['alias']}:8443/simple/ pip-audit"), files=client_files(pki))
+    assert "No matching distribution found for pip-audit" in output, output
+    # pip 23 does not name the status without -v: the mirror's access log does.
+    access_log, _ = tls_mirror.get_logs()
+    assert re.search(r'"GET /simple/pip-audit/ HTTP/[\d.]+" 401 \d+ "pip/', access_log.decode())
+
+
+def test_pip_with_a_wrong_ca_fails_certificate_verification(
+    tls_mirror, pki, docker_client, client_image, internal_network
+):
+    output = run_client(docker_client, client_image, internal_network, expect_failure(
+        f"python3 -m pip download --no-input --retries 0 --cert /ca.pem -d /tmp/d "
+        f'--index-url "https://{USER}:$PW@{pki["alias"]}:8443/simple/" pip-audit'),
+        files=client_files(pki, "other_ca"), environment={"PW": PASSWORD})
+    assert "CERTIFICATE_VERIFY_FAILED" in output, output
+
+
+def test_uv_with_a_wrong_ca_fails_certificate_verification(
+    tls_mirror, pki, docker_client, client_image, internal_network
+):
+    output = run_client(docker_client, client_image, internal_network, "uv venv --quiet /v" + expect_failure(
+        "uv pip install --python /v/bin/python pip-audit"), with_uv=True, files=client_files(pki, "other_ca"),
+        environment={"SSL_CERT_FILE": "/ca.pem", "UV_HTTP_RETRIES": "0",
+                     "UV_INDEX_URL": f"https://{USER}:{PASSWORD}@{pki['alias']}:8443/simple/"})
+    assert re.search(r"UnknownIssuer|certificate verify failed|invalid peer certificate", output), output
+
+
+# --- mounted htpasswd -----------------------------------------------------
+
+def test_mounted_htpasswd_file_turns_auth_on(mirror_image, internal_network, tmp_path):
+    auth_dir = tmp_path / "auth"
+    auth_dir.mkdir(mode=0o755)
+    # apr1 is what `htpasswd` writes by default and nginx checks it itself.
+    hashed = subprocess.run(["openssl", "passwd", "-apr1", "-stdin"], input="file-pass", text=True,
+                            capture_output=True, check=True).stdout.strip()
+    (auth_dir / "htpasswd").write_text(f"fileuser:{hashed}\n")
+    (auth_dir / "htpasswd").chmod(0o644)
+    container, _ = start_mirror(mirror_image, internal_network, volumes={str(auth_dir): "/etc/pypi-mirror/auth"})
+    try:
+        url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/"
+        assert requests.get(url, timeout=10).status_code == 401
+        assert requests.get(url, auth=("fileuser", "wrong"), timeout=10).status_code == 401
+        assert requests.get(url, auth=("fileuser", "file-pass"), timeout=10).status_code == 200
+    finally:
+        container.stop()
+
+
+# --- self-signed mode -----------------------------------------------------
+
+def logged_fingerprint(container) -> str:
+    _, stderr = container.get_logs()
+    found = re.findall(r"20-tls\.sh: info: sha256 Fingerprint=([0-9A-F:]{95})", stderr.decode(), re.IGNORECASE)
+    assert len(found) == 1, stderr.decode()
+    return found[0].replace(":", "").lower()
+
+
+def served_fingerprint(container) -> str:
+    pem = ssl.get_server_certificate(("127.0.0.1", container.get_exposed_port(8443)))
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+
+
+SELF_SIGNED_ALIAS = f"mirror-self-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="module")
+def self_signed_pair(mirror_image, internal_network):
+    first, _ = start_mirror(mirror_image, internal_network, alias=SELF_SIGNED_ALIAS, MIRROR_TLS="self-signed",
+                            MIRROR_TLS_HOSTNAMES=f"{SELF_SIGNED_ALIAS},10.1.2.3")
+    try:
+        second, _ = start_mirror(mirror_image, internal_network, MIRROR_TLS="self-signed")
+        try:
+            yield first, second
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_self_signed_fingerprint_in_the_log_is_the_served_certificates(self_signed_pair):
+    for container in self_signed_pair:
+        assert logged_fingerprint(container) == served_fingerprint(container)
+
+
+def test_two_self_signed_containers_get_different_certificates(self_signed_pair):
+    # Generated per container at start, never baked into the image.
+    first, second = self_signed_pair
+    assert served_fingerprint(first) != served_fingerprint(second)
+
+
+def pinned_certificate(container, directory: Path) -> Path:
+    """The served self-signed certificate as a CA file: verification still checks it and its SAN."""
+    pem = directory / f"served-{container.get_wrapped_container().short_id}.pem"
+    pem.write_text(ssl.get_server_certificate(("127.0.0.1", container.get_exposed_port(8443))))
+    return pem
+
+
+def test_self_signed_certificate_verifies_for_127_0_0_1(self_signed_pair, tmp_path):
+    container = self_signed_pair[0]
+    response = requests.get(https_url(container, "/simple/"), verify=str(pinned_certificate(container, tmp_path)),
+                            timeout=10)
+    assert response.status_code == 200
+
+
+def verifies_as(container, ca: Path, hostname: str) -> bool:
+    context = ssl.create_default_context(cafile=str(ca))
+    sock = socket.create_connection(("127.0.0.1", container.get_exposed_port(8443)), timeout=10)
+    try:
+        context.wrap_socket(sock, server_hostname=hostname).close()
+        return True
+    except ssl.SSLCertVerificationError:
+        return False
+    finally:
+        sock.close()
+
+
+def test_self_signed_certificate_names_the_extra_hostnames(self_signed_pair, tmp_path):
+    container = self_signed_pair[0]
+    pem = pinned_certificate(container, tmp_path)
+    assert verifies_as(container, pem, SELF_SIGNED_ALIAS)
+    assert verifies_as(container, pem, "localhost")
+    # The control: a name not given is not in the certificate.
+    assert not verifies_as(container, pem, "not-this-mirror")
+    san = subprocess.run(["openssl", "x509", "-in", str(pem), "-noout", "-ext", "subjectAltName"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "IP Address:10.1.2.3" in san, san
+
+
+# --- bad pairs ------------------------------------------------------------
+
+def write_bad_pair(case: str, directory: Path) -> None:
+    ca_dir = directory / "ca"
+    make_ca(ca_dir, "bad-pair CA")
+    make_server_pair(directory / "a", ca_dir, ["localhost"])
+    tls = directory / "tls"
+    tls.mkdir(mode=0o755)
+    (tls / "tls.crt").write_bytes((directory / "a" / "tls.crt").read_bytes())
+    (tls / "tls.key").write_bytes((directory / "a" / "tls.key").read_bytes())
+    if case == "mismatched":
+        make_server_pair(directory / "b", ca_dir, ["localhost"])
+        (tls / "tls.key").write_bytes((directory / "b" / "tls.key").read_bytes())
+    elif case == "certificate not PEM":
+        (tls / "tls.crt").write_text("this is not a certificate\n")
+    elif case == "encrypted key":
+        openssl("pkey", "-in", str(directory / "a" / "tls.key"), "-aes256", "-passout", "pass:secret",
+                "-out", str(tls / "tls.key"), cwd=directory)
+    for name in ("tls.crt", "tls.key"):
+        (tls / name).chmod(0o644)
+    if case == "key unreadable":
+        # A Kubernetes secret mounted 0600 for root: UID 101 cannot read it.
+        (tls / "tls.key").chmod(0o600)
+
+
+BAD_PAIRS = {
+    "mismatched": "private key /etc/pypi-mirror/tls/tls.key does not match certificate /etc/pypi-mirror/tls/tls.crt",
+    "certificate not PEM": "/etc/pypi-mirror/tls/tls.crt is not a PEM certificate",
+    "encrypted key": "/etc/pypi-mirror/tls/tls.key is not an unencrypted PEM private key",
+    "key unreadable": "private key /etc/pypi-mirror/tls/tls.key is missing or not readable by uid 101",
+}
+
+
+@pytest.mark.parametrize("case", BAD_PAIRS, ids=list(BAD_PAIRS))
+def test_bad_certificate_pair_stops_the_container_with_one_clear_line(case, mirror_image, docker_client, tmp_path):
+    write_bad_pair(case, tmp_path)
+    container = docker_client.containers.run(
+        mirror_image, detach=True, name=f"pypi-mirror-badpair-{uuid.uuid4().hex[:8]}",
+        volumes={str(tmp_path / "tls"): {"bind": TLS_DIR, "mode": "ro"}})
+    try:
+        status = container.wait(timeout=30)
+        stderr = container.logs(stdout=False, stderr=True).decode()
+    finally:
+        container.remove(force=True)
+    assert status["StatusCode"] != 0
+    errors = [line for line in stderr.splitlines() if "error" in line.lower() or "emerg" in line]
+    assert errors == [f"20-tls.sh: error: {BAD_PAIRS[case]}"], stderr
+
+
+def test_tls_on_without_a_mounted_pair_stops_the_container(mirror_image, docker_client):
+    container = docker_client.containers.run(mirror_image, detach=True, environment={"MIRROR_TLS": "on"},
+                                             name=f"pypi-mirror-nopair-{uuid.uuid4().hex[:8]}")
+    try:
+        status = container.wait(timeout=30)
+        stderr = container.logs(stdout=False, stderr=True).decode()
+    finally:
+        container.remove(force=True)
+    assert status["StatusCode"] != 0
+    assert re.findall(r".*error.*", stderr) == [
+        "20-tls.sh: error: certificate /etc/pypi-mirror/tls/tls.crt is missing or not readable by uid 101"], stderr
+
+
+# --- HTTP -> HTTPS redirect -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def redirecting_mirror(mirror_image, internal_network):
+    container, _ = start_mirror(mirror_image, internal_network, MIRROR_TLS="self-signed", MIRROR_TLS_REDIRECT="1")
+    try:
+        yield container
+    finally:
+        container.stop()
+
+
+def plain_get(container, path: str) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", container.get_exposed_port(8080), timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_plain_http_redirects_to_https_keeping_path_and_query(redirecting_mirror):
+    response = plain_get(redirecting_mirror, "/simple/pip-audit/?format=text/html")
+    assert response.status == 301
+    assert response.getheader("Location") == "https://127.0.0.1:8443/simple/pip-audit/?format=text/html"
+
+
+def test_healthz_stays_200_on_plain_http_when_redirecting(redirecting_mirror):
+    response = plain_get(redirecting_mirror, "/healthz")
+    assert response.status == 200
+
+
+def test_redirect_to_port_443_names_no_port(mirror_image, internal_network):
+    container, _ = start_mirror(mirror_image, internal_network, MIRROR_TLS="self-signed", MIRROR_TLS_REDIRECT="1",
+                                MIRROR_HTTPS_PORT="443")
+    try:
+        response = plain_get(container, "/simple/")
+    finally:
+        container.stop()
+    assert response.status == 301
+    assert response.getheader("Location") == "https://127.0.0.1/simple/"
+
+
+def test_https_serves_when_plain_http_redirects(redirecting_mirror, tmp_path):
+    response = requests.get(https_url(redirecting_mirror, "/simple/"),
+                            verify=str(pinned_certificate(redirecting_mirror, tmp_path)), timeout=10)
+    assert response.status_code == 200
