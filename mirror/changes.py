@@ -13,18 +13,18 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from mirror.errors import InputError
-from mirror.files import write_atomic
+from mirror.files import read_json_object, write_atomic
 
 CHANGES_NAME = "changes.json"
 
 
 def read_previous(manifest: Path, audit: Path | None = None) -> dict:
     """{"lock": <lock document>, "audit": <audit document or None>} from a previous build's files."""
-    document = _read_json(manifest, "previous manifest")
+    document = read_json_object(manifest, "previous manifest")
     lock = document.get("lock", {}).get("document") if "manifest-version" in document else document
     if not isinstance(lock, dict) or "targets" not in lock:
         raise InputError(f"previous manifest {manifest}: neither a mirror.json nor a lock.json")
-    return {"lock": lock, "audit": _read_json(audit, "previous audit") if audit else None}
+    return {"lock": lock, "audit": read_json_object(audit, "previous audit") if audit else None}
 
 
 def compare(previous: dict, lock: dict, audit: dict | None) -> dict:
@@ -91,15 +91,3 @@ def _key(version: str):
         return (1, Version(version), "")
     except InvalidVersion:
         return (0, Version("0"), version)
-
-
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{what} not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{what} {path} is not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise InputError(f"{what} {path} is not a JSON object")
-    return document

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from mirror.errors import InputError
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -25,6 +28,19 @@ def copy_atomic(source: Path, path: Path) -> None:
 def gzip_bytes(data: bytes) -> bytes:
     # No name and mtime 0 in the header: the same page gives the same bytes.
     return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def read_json_object(path: Path, what: str) -> dict:
+    """A JSON object from a file given to the build, or InputError naming `what` and the path."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{what} {path} is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{what} {path} is not a JSON object")
+    return document
 
 
 def sha256_file(path: Path) -> str:

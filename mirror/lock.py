@@ -14,6 +14,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from mirror.errors import InputError
+from mirror.files import read_json_object
 from mirror.resolve import Pin
 from mirror.targets import Target, parse_targets
 
@@ -86,13 +87,8 @@ def _file_to_json(f: LockedFile) -> dict:
 
 
 def read_lock(path: Path) -> Lock:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"lock file not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(f"lock file {path} is not JSON: {exc}") from None
-    version = document.get("lock-version") if isinstance(document, dict) else None
+    document = read_json_object(path, "lock file")
+    version = document.get("lock-version")
     if version != LOCK_VERSION:
         raise InputError(f"lock file {path}: lock-version {version!r}, this build reads {LOCK_VERSION}")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -81,6 +82,16 @@ def start_mirror(image: str, network, *, alias: str | None = None, volumes: dict
     network.connect(container.get_wrapped_container(), aliases=[alias])
     wait_until_healthy(f"http://127.0.0.1:{container.get_exposed_port(8080)}/healthz", container)
     return container, alias
+
+
+@contextlib.contextmanager
+def running_mirror(image: str, network, **kwargs):
+    """start_mirror as a context manager: the Mirror, stopped however the block ends."""
+    container, alias = start_mirror(image, network, **kwargs)
+    try:
+        yield Mirror(container, alias)
+    finally:
+        container.stop()
 
 
 def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30) -> None:

@@ -13,7 +13,7 @@ import uuid
 import docker
 import pytest
 
-from tests.integration.appliance import Mirror, build_or_fail, start_mirror
+from tests.integration.appliance import build_or_fail, running_mirror
 
 TAG = os.environ.get("PYPI_MIRROR_TEST_TAG", "test")
 
@@ -44,10 +44,7 @@ def internal_network(docker_client):
 
 @pytest.fixture(scope="session")
 def mirror(mirror_image, internal_network):
-    container, alias = start_mirror(mirror_image, internal_network)
-    try:
-        yield Mirror(container, alias)
-    finally:
-        container.stop()
+    with running_mirror(mirror_image, internal_network) as mirror:
+        yield mirror
 
 

@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.integration.appliance import REPO, run_client, start_mirror
+from tests.integration.appliance import REPO, run_client, running_mirror
 
 
 def sh(*args, check: bool = True) -> subprocess.CompletedProcess:
@@ -62,15 +62,13 @@ def test_verified_loaded_bundle_serves_pip_audit_to_an_air_gapped_client(
     result = sh(out / "verify-bundle", "--load", out)
     assert "match MANIFEST" in result.stderr
 
-    container, alias = start_mirror(image, internal_network)
-    try:
+    with running_mirror(image, internal_network) as mirror:
         run_client(docker_client, client_image, internal_network, f"""
             python3 -m venv /v
-            /v/bin/pip install --quiet --index-url http://{alias}:8080/simple/ --trusted-host {alias} pip-audit
+            /v/bin/pip install --quiet --index-url http://{mirror.alias}:8080/simple/ \\
+                --trusted-host {mirror.alias} pip-audit
             /v/bin/pip-audit --version
         """)
-    finally:
-        container.stop()
 
 
 def test_one_flipped_byte_fails_verification_naming_the_file(bundle, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.appliance import Mirror, build_or_fail, run_client, start_mirror
+from tests.integration.appliance import build_or_fail, run_client, running_mirror
 
 TARGETS = {"PYTHON_VERSIONS": "3.9 3.13", "PLATFORMS": "manylinux_x86_64 win_amd64"}
 LINUX_TARGETS = [("3.9", "x86_64-manylinux_2_28"), ("3.13", "x86_64-manylinux_2_28")]
@@ -23,11 +23,8 @@ def multi_image():
 
 @pytest.fixture(scope="module")
 def multi_mirror(multi_image, internal_network):
-    container, alias = start_mirror(multi_image, internal_network)
-    try:
-        yield Mirror(container, alias)
-    finally:
-        container.stop()
+    with running_mirror(multi_image, internal_network) as mirror:
+        yield mirror
 
 
 @pytest.fixture(scope="module")

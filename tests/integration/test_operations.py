@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.appliance import REPO, Mirror, start_mirror
+from tests.integration.appliance import REPO, running_mirror
 
 
 def sha256(data: bytes) -> str:
@@ -41,9 +41,8 @@ def refreshed(mirror_image, internal_network, docker_client):
         env={**__import__("os").environ, "TAG": "test-refresh",
              "REQUIREMENTS": "tests/integration/requirements/pip-audit-click.txt"})
     assert result.returncode == 0, result.stderr[-3000:]
-    container, alias = start_mirror("pypi-mirror:test-refresh", internal_network)
-    yield Mirror(container, alias)
-    container.stop()
+    with running_mirror("pypi-mirror:test-refresh", internal_network) as mirror:
+        yield mirror
 
 
 def test_refresh_reports_what_changed(refreshed):

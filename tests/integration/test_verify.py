@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.appliance import REPO, Mirror, start_mirror
+from tests.integration.appliance import REPO, running_mirror
 
 
 def verify(*args: str) -> subprocess.CompletedProcess:
@@ -41,9 +41,8 @@ def tampered(mirror_image, docker_client, internal_network):
     image, _ = docker_client.images.build(
         path=str(Path(__file__).parent / "tampered"), tag="pypi-mirror:test-tampered",
         buildargs={"MIRROR": mirror_image, "FILE": victim}, rm=True)
-    container, alias = start_mirror("pypi-mirror:test-tampered", internal_network)
-    yield Mirror(container, alias), victim
-    container.stop()
+    with running_mirror("pypi-mirror:test-tampered", internal_network) as mirror:
+        yield mirror, victim
     docker_client.images.remove("pypi-mirror:test-tampered", force=True)
 
 
@@ -58,15 +57,14 @@ def test_fails_naming_the_file_altered_after_the_build(tampered):
 
 @pytest.fixture(scope="module")
 def tls_auth_mirror(mirror_image, internal_network):
-    container, alias = start_mirror(mirror_image, internal_network,
-                                    MIRROR_TLS="self-signed", MIRROR_BASIC_AUTH="ops:correct-horse")
-    yield container
-    container.stop()
+    with running_mirror(mirror_image, internal_network,
+                        MIRROR_TLS="self-signed", MIRROR_BASIC_AUTH="ops:correct-horse") as mirror:
+        yield mirror
 
 
 @pytest.fixture
 def https_url(tls_auth_mirror) -> str:
-    return f"https://127.0.0.1:{tls_auth_mirror.get_exposed_port(8443)}"
+    return tls_auth_mirror.https_url
 
 
 @pytest.fixture
