@@ -1,7 +1,7 @@
 """The upstream index: one HTTP session, its credentials, and its project pages.
 
 Credentials never travel with a URL inside this program: they are split off
-the index URL once, and sent only to the index's own host. Everything that is
+the index URL once, and sent only to the index's own origin. Everything that is
 logged, raised or written goes through ``mask``.
 """
 

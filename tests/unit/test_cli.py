@@ -1,7 +1,6 @@
 import contextlib
 import logging
 
-import pytest
 
 from mirror.cli import main
 

@@ -1,7 +1,6 @@
 import datetime
 import json
 
-import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
