@@ -7,7 +7,6 @@ nginx replaces @MIRROR_URL@ (scheme://host:port), @MIRROR_HOST@ and
 
 from __future__ import annotations
 
-import hashlib
 import html
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def write_landing(projects: list[Project], lock: Lock, root: Path, audit: AuditR
 def render_landing(projects: list[Project], lock: Lock, audit: AuditReport | None = None,
                    changes: dict | None = None, built: str | None = None) -> str:
     files = sum(len(p.files) for p in projects)
-    lock_sha256 = hashlib.sha256(lock.to_json().encode("utf-8")).hexdigest()
+    lock_sha256 = lock.sha256
     size = sum(f.size for p in projects for f in p.files)
     targets = ", ".join(html.escape(str(t)) for t in lock.targets)
     rows = "".join(

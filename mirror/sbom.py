@@ -11,7 +11,6 @@ hash and the timestamp is the manifest's build time.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import urllib.parse
 import uuid
@@ -80,6 +79,6 @@ def write_sbom(lock: Lock, root: Path, *, built: datetime.datetime | None) -> No
     packages = root / PACKAGES
     metadata = {f.filename: sha256_file(packages / f"{f.filename}.metadata")
                 for f in lock.files if (packages / f"{f.filename}.metadata").is_file()}
-    lock_sha256 = hashlib.sha256(lock.to_json().encode("utf-8")).hexdigest()
+    lock_sha256 = lock.sha256
     text = render_sbom(list(lock.files), metadata, lock_sha256=lock_sha256, built=built)
     write_atomic(root / SBOM_NAME, text.encode("utf-8"))
