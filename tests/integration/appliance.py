@@ -50,8 +50,24 @@ class Mirror:
         return requests.get(self.url + path, timeout=10, allow_redirects=False, **kwargs)
 
     def logs(self) -> tuple[str, str]:
-        out, err = self.container.get_logs()
-        return out.decode(), err.decode()
+        """stdout (the access log) and stderr, with every request made so far in them."""
+        return flushed_logs(self.container)
+
+
+def flushed_logs(container: DockerContainer, timeout: float = 10) -> tuple[str, str]:
+    """The container's logs once nginx has flushed its buffered access log.
+
+    nginx writes the access log in 1 s batches: a marker request, and the
+    wait until it shows, put every earlier request in the log.
+    """
+    marker = f"/_log-flush/{uuid.uuid4().hex}"
+    requests.get(f"http://127.0.0.1:{container.get_exposed_port(8080)}{marker}", timeout=5, allow_redirects=False)
+    deadline = time.monotonic() + timeout
+    while True:
+        out, err = (stream.decode() for stream in container.get_logs())
+        if marker in out or time.monotonic() > deadline:
+            return out, err
+        time.sleep(0.1)
 
 
 def start_mirror(image: str, network, *, alias: str | None = None, volumes: dict[str, str] | None = None,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.appliance import run_client, start_mirror
+from tests.integration.appliance import flushed_logs, run_client, start_mirror
 
 USER = "auditor"
 # Random, so "appears in no file and no log" cannot pass by luck.
@@ -181,7 +181,7 @@ def test_generated_htpasswd_holds_a_hash_and_the_password_is_in_no_file_and_no_l
         ["grep", "-rlsF", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev", "-e", PASSWORD, "/"],
         user="0")
     assert code == 1 and found == b"", found
-    stdout, stderr = (stream.decode() for stream in tls_mirror.get_logs())
+    stdout, stderr = flushed_logs(tls_mirror)
     assert PASSWORD not in stdout + stderr
 
 
@@ -264,8 +264,8 @@ def test_pip_without_credentials_fails_with_401(tls_mirror, pki, docker_client, 
         f"--index-url https://{pki['alias']}:8443/simple/ pip-audit"), files=client_files(pki))
     assert "No matching distribution found for pip-audit" in output, output
     # pip 23 does not name the status without -v: the mirror's access log does.
-    access_log, _ = tls_mirror.get_logs()
-    assert re.search(r'"GET /simple/pip-audit/ HTTP/[\d.]+" 401 \d+ "pip/', access_log.decode())
+    access_log, _ = flushed_logs(tls_mirror)
+    assert re.search(r'"GET /simple/pip-audit/ HTTP/[\d.]+" 401 \d+ "pip/', access_log)
 
 
 def test_pip_with_a_wrong_ca_fails_certificate_verification(
