@@ -220,33 +220,22 @@ def test_pip_installs_pip_audit_with_credentials_from_netrc(
     """, files=files)
 
 
-def test_uv_installs_pip_audit_with_ssl_cert_file_and_index_credentials_from_env(
-    tls_mirror, pki, docker_client, client_image, internal_network
+@pytest.mark.parametrize("credentials", ["uv's per-index variables", "the index URL"])
+def test_uv_installs_pip_audit_with_ssl_cert_file_and_credentials(
+    tls_mirror, pki, docker_client, client_image, internal_network, credentials
 ):
-    # uv's per-index variables: UV_INDEX_<NAME>_USERNAME / _PASSWORD for the index named "mirror".
+    index = f"{pki['alias']}:8443/simple/"
+    environment = {
+        # UV_INDEX_<NAME>_USERNAME / _PASSWORD belong to the index named "mirror".
+        "uv's per-index variables": {"UV_DEFAULT_INDEX": f"mirror=https://{index}",
+                                     "UV_INDEX_MIRROR_USERNAME": USER, "UV_INDEX_MIRROR_PASSWORD": PASSWORD},
+        "the index URL": {"UV_INDEX_URL": f"https://{USER}:{PASSWORD}@{index}"},
+    }[credentials]
     run_client(docker_client, client_image, internal_network, """
         uv venv --quiet /v
         uv pip install --quiet --python /v/bin/python pip-audit >&2
         /v/bin/pip-audit --version
-    """, with_uv=True, files=client_files(pki), environment={
-        "SSL_CERT_FILE": "/ca.pem",
-        "UV_DEFAULT_INDEX": f"mirror=https://{pki['alias']}:8443/simple/",
-        "UV_INDEX_MIRROR_USERNAME": USER,
-        "UV_INDEX_MIRROR_PASSWORD": PASSWORD,
-    })
-
-
-def test_uv_installs_pip_audit_with_credentials_in_the_index_url(
-    tls_mirror, pki, docker_client, client_image, internal_network
-):
-    run_client(docker_client, client_image, internal_network, """
-        uv venv --quiet /v
-        uv pip install --quiet --python /v/bin/python pip-audit >&2
-        /v/bin/pip-audit --version
-    """, with_uv=True, files=client_files(pki), environment={
-        "SSL_CERT_FILE": "/ca.pem",
-        "UV_INDEX_URL": f"https://{USER}:{PASSWORD}@{pki['alias']}:8443/simple/",
-    })
+    """, with_uv=True, files=client_files(pki), environment={"SSL_CERT_FILE": "/ca.pem", **environment})
 
 
 def expect_failure(command: str) -> str:
