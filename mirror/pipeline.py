@@ -37,17 +37,18 @@ AUDIT_NAME = "audit.json"
 def build(settings: Settings) -> Lock:
     started = time.monotonic()
     upstream = Upstream(settings.index_url, ca_bundle=settings.ca_bundle)
-    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, upstream)
+    # Read before anything slow: a bad previous manifest fails the build at once.
+    previous = None
+    if settings.previous_manifest:
+        previous = read_previous(settings.previous_manifest, settings.previous_audit)
+    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, upstream, previous)
     built, built_from = build_time(lock, os.environ.get("SOURCE_DATE_EPOCH"))
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     # Before any download: AUDIT=fail stops here, and only the lock is needed.
     report = audit(lock, mode=settings.audit, vuln_db=settings.vuln_db, vuln_service=settings.vuln_service,
                    ignore_file=settings.audit_ignore, ca_bundle=settings.ca_bundle)
-    changes = None
-    if settings.previous_manifest:
-        previous = read_previous(settings.previous_manifest, settings.previous_audit)
-        changes = compare(previous, json.loads(lock.to_json()), json.loads(report.to_json()))
+    changes = compare(previous, json.loads(lock.to_json()), json.loads(report.to_json())) if previous else None
 
     staging = settings.out.with_name(f".{settings.out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -75,7 +76,7 @@ def build(settings: Settings) -> Lock:
     return lock
 
 
-def lock_requirements(settings: Settings, upstream: Upstream) -> Lock:
+def lock_requirements(settings: Settings, upstream: Upstream, previous: dict | None = None) -> Lock:
     targets = parse_targets(settings.python_versions, settings.platforms)
     if not settings.requirements.is_file():
         raise InputError(f"requirements file not found: {settings.requirements}")
@@ -84,10 +85,9 @@ def lock_requirements(settings: Settings, upstream: Upstream) -> Lock:
     started = time.monotonic()
     preferences = None
     if settings.keep_previous_pins:
-        if not settings.previous_manifest:
+        if not previous:
             raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)")
-        previous = read_previous(settings.previous_manifest)["lock"]
-        preferences = {t["name"]: t["pins"] for t in previous["targets"]}
+        preferences = {t["name"]: t["pins"] for t in previous["lock"]["targets"]}
     pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
                    ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)
     if not any(pins.values()):
