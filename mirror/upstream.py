@@ -53,6 +53,15 @@ def strip_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
     return urllib.parse.urlunsplit(parts._replace(netloc=host)), auth
 
 
+def add_credentials(url: str, credentials: tuple[str, str] | None) -> str:
+    """The inverse of strip_credentials, percent-encoding what needs it."""
+    if not credentials:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    user, password = (urllib.parse.quote(c, safe="") for c in credentials)
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.netloc}"))
+
+
 @dataclasses.dataclass(frozen=True)
 class UpstreamFile:
     """One file as the upstream index lists it."""
@@ -119,11 +128,7 @@ class Upstream:
     @property
     def url_with_credentials(self) -> str:
         """For child tools (the resolver) that take credentials in the URL."""
-        if not self.credentials:
-            return self.index_url
-        parts = urllib.parse.urlsplit(self.index_url)
-        user, password = (urllib.parse.quote(c, safe="") for c in self.credentials)
-        return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.netloc}"))
+        return add_credentials(self.index_url, self.credentials)
 
     def open(self, url: str, **kwargs) -> requests.Response:
         """One GET: a response below 400, Transient, or UpstreamError naming the (masked) URL."""

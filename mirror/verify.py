@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 from packaging.utils import canonicalize_name
 
-from mirror.upstream import mask, short_reason, strip_credentials
+from mirror.upstream import add_credentials, mask, short_reason, strip_credentials
 
 JSON = "application/vnd.pypi.simple.v1+json"
 TIMEOUT = (5, 60)
@@ -163,11 +163,7 @@ class Verifier:
 
     def _pip_index_args(self) -> list[str]:
         parts = urllib.parse.urlsplit(self.base)
-        netloc = parts.netloc
-        if self.credentials:
-            user, password = (urllib.parse.quote(c, safe="") for c in self.credentials)
-            netloc = f"{user}:{password}@{netloc}"
-        args = ["--index-url", urllib.parse.urlunsplit(parts._replace(netloc=netloc)) + "/simple/"]
+        args = ["--index-url", add_credentials(self.base, self.credentials) + "/simple/"]
         if parts.scheme == "http":
             args += ["--trusted-host", parts.hostname]
         if self.ca_file:
