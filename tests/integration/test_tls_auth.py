@@ -410,31 +410,30 @@ BAD_PAIRS = {
 }
 
 
+def run_until_exit(docker_client, image: str, **run_options) -> tuple[int, str]:
+    """Start the image, which must stop by itself; its exit status and stderr."""
+    container = docker_client.containers.run(image, detach=True, name=f"pypi-mirror-exits-{uuid.uuid4().hex[:8]}",
+                                             **run_options)
+    try:
+        status = container.wait(timeout=30)
+        return status["StatusCode"], container.logs(stdout=False, stderr=True).decode()
+    finally:
+        container.remove(force=True)
+
+
 @pytest.mark.parametrize("case", BAD_PAIRS, ids=list(BAD_PAIRS))
 def test_bad_certificate_pair_stops_the_container_with_one_clear_line(case, mirror_image, docker_client, tmp_path):
     write_bad_pair(case, tmp_path)
-    container = docker_client.containers.run(
-        mirror_image, detach=True, name=f"pypi-mirror-badpair-{uuid.uuid4().hex[:8]}",
-        volumes={str(tmp_path / "tls"): {"bind": TLS_DIR, "mode": "ro"}})
-    try:
-        status = container.wait(timeout=30)
-        stderr = container.logs(stdout=False, stderr=True).decode()
-    finally:
-        container.remove(force=True)
-    assert status["StatusCode"] != 0
+    status, stderr = run_until_exit(docker_client, mirror_image,
+                                    volumes={str(tmp_path / "tls"): {"bind": TLS_DIR, "mode": "ro"}})
+    assert status != 0
     errors = [line for line in stderr.splitlines() if "error" in line.lower() or "emerg" in line]
     assert errors == [f"20-tls.sh: error: {BAD_PAIRS[case]}"], stderr
 
 
 def test_tls_on_without_a_mounted_pair_stops_the_container(mirror_image, docker_client):
-    container = docker_client.containers.run(mirror_image, detach=True, environment={"MIRROR_TLS": "on"},
-                                             name=f"pypi-mirror-nopair-{uuid.uuid4().hex[:8]}")
-    try:
-        status = container.wait(timeout=30)
-        stderr = container.logs(stdout=False, stderr=True).decode()
-    finally:
-        container.remove(force=True)
-    assert status["StatusCode"] != 0
+    status, stderr = run_until_exit(docker_client, mirror_image, environment={"MIRROR_TLS": "on"})
+    assert status != 0
     assert re.findall(r".*error.*", stderr) == [
         "20-tls.sh: error: certificate /etc/pypi-mirror/tls/tls.crt is missing or not readable by uid 101"], stderr
 
