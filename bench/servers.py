@@ -94,34 +94,30 @@ def _servers(settings: Settings) -> list[Server]:
             yield f"{url}/simple/"
 
     @contextlib.contextmanager
-    def pypiserver():
+    def local_server(name: str, log: str, command):
+        """A peer run as a host process on a free port; command(port) is its argv."""
         port = free_port()
+        with process(command(port), name=name, logs=logs / log):
+            url = f"http://127.0.0.1:{port}/simple/"
+            wait_http(url, what=name)
+            yield url
+
+    def pypiserver():
         # "auto" would pick waitress here (devpi-server brings it into this
         # venv); a plain `pip install pypiserver` gets wsgiref: name it.
-        command = [str(bin_ / "pypi-server"), "run", "-i", "127.0.0.1", "-p", str(port), "--server", "wsgiref",
-                   str(wheels)]
-        with process(command, name=PYPISERVER, logs=logs / "pypiserver.log"):
-            wait_http(f"http://127.0.0.1:{port}/simple/", what=PYPISERVER)
-            yield f"http://127.0.0.1:{port}/simple/"
+        return local_server(PYPISERVER, "pypiserver.log", lambda port: [
+            str(bin_ / "pypi-server"), "run", "-i", "127.0.0.1", "-p", str(port), "--server", "wsgiref", str(wheels)])
 
-    @contextlib.contextmanager
     def gunicorn():
-        port = free_port()
         # gunicorn's rule of thumb: 2 x cores + 1 workers; gevent workers as
         # pypiserver's README suggests for many concurrent clients.
-        command = [str(bin_ / "gunicorn"), "-k", "gevent", "-w", "5", "-b", f"127.0.0.1:{port}",
-                   "--log-level", "warning", f'pypiserver:app(root="{wheels}")']
-        with process(command, name=GUNICORN, logs=logs / "gunicorn.log"):
-            wait_http(f"http://127.0.0.1:{port}/simple/", what=GUNICORN)
-            yield f"http://127.0.0.1:{port}/simple/"
+        return local_server(GUNICORN, "gunicorn.log", lambda port: [
+            str(bin_ / "gunicorn"), "-k", "gevent", "-w", "5", "-b", f"127.0.0.1:{port}",
+            "--log-level", "warning", f'pypiserver:app(root="{wheels}")'])
 
-    @contextlib.contextmanager
     def http_server():
-        port = free_port()
-        command = [settings.python, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tree)]
-        with process(command, name=HTTP_SERVER, logs=logs / "http-server.log"):
-            wait_http(f"http://127.0.0.1:{port}/simple/", what=HTTP_SERVER)
-            yield f"http://127.0.0.1:{port}/simple/"
+        return local_server(HTTP_SERVER, "http-server.log", lambda port: [
+            settings.python, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tree)])
 
     @contextlib.contextmanager
     def devpi():
