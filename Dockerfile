@@ -79,6 +79,7 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # not use; only ours run.
 RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
 COPY nginx/*.conf /etc/pypi-mirror/nginx/
+COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
