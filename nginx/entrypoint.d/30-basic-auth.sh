@@ -11,7 +11,8 @@
 #   MIRROR_AUTH_CACHE_SECONDS  how long a successful check is reused, 0-59,
 #                              default 30 (0: check the hash on every request)
 #   MIRROR_AUTH_RATE           hash checks per second per client address, default 20
-#   MIRROR_AUTH_BURST          checks above that rate let through at once, default 40
+#   MIRROR_AUTH_BURST          checks above that rate that wait their turn,
+#                              default 100; more get a delayed 429
 set -eu
 
 ME=${0##*/}
@@ -43,7 +44,7 @@ number() { # name default min max
 }
 cache_seconds=$(number MIRROR_AUTH_CACHE_SECONDS 30 0 59)
 rate=$(number MIRROR_AUTH_RATE 20 1 100000)
-burst=$(number MIRROR_AUTH_BURST 40 0 100000)
+burst=$(number MIRROR_AUTH_BURST 100 0 100000)
 
 if [ -n "${MIRROR_BASIC_AUTH:-}" ]; then
     command -v openssl >/dev/null 2>&1 \
@@ -110,4 +111,4 @@ render() { # template output
 }
 render "$templates/http.conf.template" "$snippet"
 render "$templates/server.conf.template" "$server_snippet"
-info "successful checks cached for ${cache_seconds} s; at most $rate checks/s (burst $burst) per client address"
+info "successful checks cached for ${cache_seconds} s; at most $rate checks/s per client address, $burst more queued"
