@@ -121,6 +121,8 @@ def flood(settings: Settings, section: Section) -> None:
             with container(f"auth-flood-{name}", ["--network", network, "-e", f"MIRROR_BASIC_AUTH={USER}:{PASSWORD}",
                                                   *extra, IMAGE]) as full:
                 address = container_address(full)
+                # The host reaches an --internal network's addresses too.
+                wait_http(f"http://{address}:8080/healthz", what=full)
                 url = f"http://{address}:8080{PATH}"
                 solo, during, floods = [], [], []
                 for _ in range(rounds):

@@ -39,7 +39,8 @@ number() { # name default min max
     # Leading zeros would make the shell read it as octal.
     value=${value#"${value%%[!0]*}"}
     value=${value:-0}
-    [ "$value" -ge "$3" ] && [ "$value" -le "$4" ] || fail "$1 must be between $3 and $4 (got $value)"
+    # More digits than any limit here has would overflow the shell's test.
+    [ ${#value} -le 6 ] && [ "$value" -ge "$3" ] && [ "$value" -le "$4" ] || fail "$1 must be between $3 and $4 (got $value)"
     printf '%s' "$((value))"
 }
 cache_seconds=$(number MIRROR_AUTH_CACHE_SECONDS 30 0 59)
