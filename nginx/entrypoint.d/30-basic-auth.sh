@@ -8,7 +8,7 @@
 #   MIRROR_HTPASSWD            mounted htpasswd, default
 #                              /etc/pypi-mirror/auth/htpasswd (used when it
 #                              exists; an explicit path must exist)
-#   MIRROR_AUTH_CACHE_SECONDS  how long a successful check is reused, 0-59,
+#   MIRROR_AUTH_CACHE_SECONDS  how long a successful check is reused, 0-60,
 #                              default 30 (0: check the hash on every request)
 #   MIRROR_AUTH_RATE           hash checks per second per client address, default 20
 #   MIRROR_AUTH_BURST          checks above that rate that wait their turn,
@@ -43,7 +43,7 @@ number() { # name default min max
     [ ${#value} -le 6 ] && [ "$value" -ge "$3" ] && [ "$value" -le "$4" ] || fail "$1 must be between $3 and $4 (got $value)"
     printf '%s' "$((value))"
 }
-cache_seconds=$(number MIRROR_AUTH_CACHE_SECONDS 30 0 59)
+cache_seconds=$(number MIRROR_AUTH_CACHE_SECONDS 30 0 60)
 rate=$(number MIRROR_AUTH_RATE 20 1 100000)
 burst=$(number MIRROR_AUTH_BURST 100 0 100000)
 
@@ -88,7 +88,7 @@ elif [ -n "${MIRROR_HTPASSWD:-}" ] || [ -e /etc/pypi-mirror/auth/htpasswd ]; the
     *) fail "MIRROR_HTPASSWD must be an absolute path (got '$htpasswd')" ;;
     esac
     case "$htpasswd" in
-    *[!A-Za-z0-9._/@+-]*) fail "MIRROR_HTPASSWD may only hold letters, digits and ._/@+- (got '$htpasswd')" ;;
+    *[!A-Za-z0-9._/+-]*) fail "MIRROR_HTPASSWD may only hold letters, digits and ._/+- (got '$htpasswd')" ;;
     esac
     [ -r "$htpasswd" ] || fail "htpasswd file $htpasswd is missing or not readable by uid $(id -u)"
     grep -q '^[^#:][^:]*:.' "$htpasswd" || fail "htpasswd file $htpasswd has no user:hash line"
@@ -101,13 +101,17 @@ fi
 # The cache key's HMAC secret: new at every start, only in this 0600 snippet.
 secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 [ ${#secret} -eq 64 ] || fail "could not read 32 random bytes from /dev/urandom"
-if [ "$cache_seconds" = 0 ]; then proxy_cache=off; else proxy_cache=pm_auth; fi
+# With the cache off the templates still need a period (unused).
+if [ "$cache_seconds" = 0 ]; then proxy_cache=off period=1; else proxy_cache=pm_auth period=$cache_seconds; fi
+check_timeout=$((burst / rate + 10))
 
 render() { # template output
     (umask 077 && sed -e "s|@SECRET@|$secret|g" -e "s|@HTPASSWD@|$htpasswd|g" \
-        -e "s|@CACHE@|$proxy_cache|g" -e "s|@CACHE_SECONDS@|$cache_seconds|g" \
-        -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" "$1" >"$2.tmp") \
+        -e "s|@CACHE@|$proxy_cache|g" -e "s|@CACHE_SECONDS@|$cache_seconds|g" -e "s|@CACHE_PERIOD@|$period|g" \
+        -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" -e "s|@CHECK_TIMEOUT@|$check_timeout|g" \
+        "$1" >"$2.tmp") \
         || fail "cannot write $2"
+    ! grep -q '@[A-Z_]*@' "$2.tmp" || fail "$1 has a placeholder this hook does not fill in"
     mv "$2.tmp" "$2"
 }
 render "$templates/http.conf.template" "$snippet"
