@@ -29,6 +29,7 @@ from packaging.utils import canonicalize_name
 
 from mirror.errors import InputError
 from mirror.knobs import REPO, splice
+from mirror.manifest import parse_time
 
 BUCKETS = 48
 PACKAGES = "packages"
@@ -58,17 +59,55 @@ def plan(tree: Path) -> dict[Path, str]:
     return layers
 
 
+# Where the tree sits in both images. Each layer folder holds this whole path,
+# so a COPY to / brings its folders with their own (fixed) times: BuildKit
+# gives the folders it makes for a COPY destination the wall-clock time.
+TREE_IN_IMAGE = Path("srv/pypi")
+
+
 def split(tree: Path, out: Path) -> None:
-    """Hard-link the tree into out/<layer>/ (every layer folder exists, even when empty)."""
+    """Hard-link the tree into out/<layer>/srv/pypi/ (every layer folder exists, even when empty),
+    with file times that depend only on what a layer holds (see times())."""
     for layer in ORDER:
-        (out / layer).mkdir(parents=True, exist_ok=True)
+        (out / layer / TREE_IN_IMAGE).mkdir(parents=True, exist_ok=True)
     for source, layer in plan(tree).items():
-        target = out / layer / source.relative_to(tree)
+        target = out / layer / TREE_IN_IMAGE / source.relative_to(tree)
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             _link_tree(source, target)
         else:
             os.link(source, target)
+    file_times, layer_time = times(tree)
+    for layer in ORDER:
+        for folder, dirs, files in os.walk(out / layer):
+            for name in files:
+                path = Path(folder) / name
+                default = 0 if layer.startswith("p") else layer_time
+                stamp = file_times.get(name.removesuffix(".metadata"), default)
+                os.utime(path, (stamp, stamp), follow_symlinks=False)
+        for folder, _, _ in os.walk(out / layer, topdown=False):
+            os.utime(folder, (0, 0))
+
+
+def times(tree: Path) -> tuple[dict[str, int], int]:
+    """(upload time of each mirrored file, the tree's build time), in seconds.
+
+    BuildKit clamps every file time to the images' epoch (the tree's build
+    time), which changes with every new upload: a package layer whose times
+    followed it would change with every refresh. A package keeps its upload
+    time (older than any epoch that includes it); folders get 0; the index
+    pages, vulnerability data and documents get the build time, so their
+    Last-Modified and ETag change when their content can.
+    """
+    lock = json.loads((tree / "lock.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tree / "mirror.json").read_text(encoding="utf-8"))
+    uploads = {f["filename"]: _seconds(f.get("upload-time")) for f in lock["files"]}
+    return {k: v for k, v in uploads.items() if v is not None}, _seconds(manifest.get("build-time")) or 0
+
+
+def _seconds(text: str | None) -> int | None:
+    moment = parse_time(text) if text else None
+    return int(moment.timestamp()) if moment else None
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -80,7 +119,7 @@ def _link_tree(source: Path, target: Path) -> None:
 
 
 def dockerfile_block() -> str:
-    return "".join(f"COPY --from=builder /out/layers/{layer}/ /srv/pypi/\n" for layer in ORDER)
+    return "".join(f"COPY --from=builder /out/layers/{layer}/ /\n" for layer in ORDER)
 
 
 BEGIN = "BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)"

@@ -18,7 +18,9 @@ def tree(tmp_path, files: dict[str, str]):
     for filename in files:
         (root / "packages" / filename).write_text(filename)
     (root / "lock.json").write_text(json.dumps({"files": [
-        {"filename": f, "name": n} for f, n in files.items() if not f.endswith(".metadata")]}))
+        {"filename": f, "name": n, "upload-time": "2024-01-02T03:04:05.123456Z"}
+        for f, n in files.items() if not f.endswith(".metadata")]}))
+    (root / "mirror.json").write_text(json.dumps({"build-time": "2025-06-07T08:09:10Z"}))
     return root
 
 
@@ -46,6 +48,7 @@ def test_wheels_and_their_metadata_share_the_projects_bucket_and_the_rest_has_it
         "osv": "osv",
         "index.html": "docs",
         "lock.json": "docs",
+        "mirror.json": "docs",
     }
 
 
@@ -54,11 +57,25 @@ def test_split_links_every_file_into_its_layer_and_makes_every_layer_folder(tmp_
     out = tmp_path / "layers"
     layers.split(root, out)
     assert sorted(p.name for p in out.iterdir()) == sorted(layers.ORDER)
-    wheel = out / layers.bucket("six") / "packages" / "six-1.17.0-py2.py3-none-any.whl"
+    wheel = out / layers.bucket("six") / "srv/pypi/packages" / "six-1.17.0-py2.py3-none-any.whl"
     assert wheel.read_text() == "six-1.17.0-py2.py3-none-any.whl"
     assert wheel.stat().st_ino == (root / "packages" / wheel.name).stat().st_ino  # a link, not a copy
-    assert (out / "simple" / "simple" / "six" / "index.html").read_text() == "page"
-    assert (out / "docs" / "index.html").read_text() == "landing"
+    assert (out / "simple/srv/pypi/simple/six/index.html").read_text() == "page"
+    assert (out / "docs/srv/pypi/index.html").read_text() == "landing"
+
+
+def test_split_gives_packages_their_upload_time_and_the_rest_the_build_time(tmp_path):
+    root = tree(tmp_path, {"six-1.17.0-py2.py3-none-any.whl": "six"})
+    (root / "packages" / "six-1.17.0-py2.py3-none-any.whl.metadata").write_text("m")
+    out = tmp_path / "layers"
+    layers.split(root, out)
+    packages = out / layers.bucket("six") / "srv/pypi/packages"
+    uploaded, built = 1704164645, 1749283750
+    assert (packages / "six-1.17.0-py2.py3-none-any.whl").stat().st_mtime == uploaded
+    assert (packages / "six-1.17.0-py2.py3-none-any.whl.metadata").stat().st_mtime == uploaded
+    assert packages.stat().st_mtime == (out / "p00/srv").stat().st_mtime == 0
+    assert (out / "simple/srv/pypi/simple/six/index.html").stat().st_mtime == built
+    assert (out / "docs/srv/pypi/index.html").stat().st_mtime == built
 
 
 def test_a_file_the_lock_does_not_know_is_an_error(tmp_path):
