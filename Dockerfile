@@ -27,51 +27,99 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
 
 COPY build.py /src/
 COPY mirror/ /src/mirror/
-# REQUIREMENTS is a requirements file, or a lock.json from an earlier build
-# when INPUT_IS_LOCK is set (bake sets both from its LOCK variable).
-ARG REQUIREMENTS=requirements/pip-audit.txt
-ARG INPUT_IS_LOCK=
-ARG PYTHON_VERSIONS=
-ARG PLATFORMS=
-ARG INCLUDE_SDISTS=
-ARG SKIP_MISSING_WHEELS=
-# File inputs (the audit's OSV export and ignore list, a previous build's
-# manifest and audit for changes.json) come in as secrets so that any host
-# path works and none lands in a layer. Secrets are not in the cache key:
-# FILE_INPUTS_SHA256 (their hashes, set by scripts/build) re-runs the step
-# when one changes.
-ARG AUDIT=warn
-ARG KEEP_PREVIOUS_PINS=
-ARG FILE_INPUTS_SHA256=
-# Empty: the build time is the newest mirrored file's upload time (mirror/manifest.py).
-ARG SOURCE_DATE_EPOCH=
-COPY ${REQUIREMENTS} /src/input/requirements
-# The cache mount keeps verified files and uv's metadata between builds; the
-# tree itself is written fresh to /out every time.
+# Every build.py knob arrives as a PYPI_MIRROR_* build arg (docker-bake.hcl
+# maps its variables onto them) and build.py reads them as its defaults: no
+# argument building here. Build args are environment variables in RUN.
+ARG PYPI_MIRROR_REQUIREMENTS \
+    PYPI_MIRROR_LOCK \
+    PYPI_MIRROR_PYTHON_VERSIONS \
+    PYPI_MIRROR_PLATFORMS \
+    PYPI_MIRROR_INCLUDE_SDISTS \
+    PYPI_MIRROR_SKIP_MISSING_WHEELS \
+    PYPI_MIRROR_AUDIT \
+    PYPI_MIRROR_VULN_DB \
+    PYPI_MIRROR_AUDIT_IGNORE \
+    PYPI_MIRROR_PREVIOUS_MANIFEST \
+    PYPI_MIRROR_PREVIOUS_AUDIT \
+    PYPI_MIRROR_KEEP_PREVIOUS_PINS \
+    PYPI_MIRROR_SOURCE_DATE_EPOCH
+# File inputs (requirement trees, lock, OSV export, ignore list, previous
+# documents) come from the named context `inputs` (docker-bake.hcl assembles
+# it): their content is in the cache key, any size works, and a bind mount
+# keeps them out of every layer. Secrets are for secrets only. The cache
+# mount keeps verified files and uv's metadata between builds; the tree is
+# written fresh to /out every time.
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
-    --mount=type=secret,id=vuln_db --mount=type=secret,id=audit_ignore \
-    --mount=type=secret,id=previous_manifest --mount=type=secret,id=previous_audit \
+    --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
-    set -eu; . /src/mirror/secrets.sh; \
-    set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$UPSTREAM" --cache-dir /cache; \
-    if [ -n "$INPUT_IS_LOCK" ]; then set -- "$@" --lock /src/input/requirements; \
-    else set -- "$@" --requirements /src/input/requirements; fi; \
-    if [ -n "$CA_BUNDLE" ]; then set -- "$@" --ca-bundle "$CA_BUNDLE"; fi; \
-    if [ -n "$PYTHON_VERSIONS" ]; then set -- "$@" --python-versions "$PYTHON_VERSIONS"; fi; \
-    if [ -n "$PLATFORMS" ]; then set -- "$@" --platforms "$PLATFORMS"; fi; \
-    case "$INCLUDE_SDISTS" in 1|true|yes) set -- "$@" --include-sdists;; esac; \
-    case "$SKIP_MISSING_WHEELS" in 1|true|yes) set -- "$@" --skip-missing-wheels;; esac; \
-    set -- "$@" --audit "${AUDIT:-warn}"; \
-    if [ -s /run/secrets/vuln_db ]; then set -- "$@" --vuln-db /run/secrets/vuln_db; fi; \
-    if [ -s /run/secrets/audit_ignore ]; then set -- "$@" --audit-ignore /run/secrets/audit_ignore; fi; \
-    if [ -s /run/secrets/previous_manifest ]; then set -- "$@" --previous-manifest /run/secrets/previous_manifest; fi; \
-    if [ -s /run/secrets/previous_audit ]; then set -- "$@" --previous-audit /run/secrets/previous_audit; fi; \
-    case "$KEEP_PREVIOUS_PINS" in 1|true|yes) set -- "$@" --keep-previous-pins;; esac; \
-    cd /src && python3 build.py build "$@"
+    set -eu; . /src/mirror/secrets.sh; cd /src; \
+    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache; \
+    python3 -m mirror.layers /out/pypi /out/layers
+
+# The tree's build time and identity, for scripts/build (the images' epoch
+# and content labels are known only once the tree is).
+FROM scratch AS build-info
+COPY --from=builder /out/pypi/mirror.json /out/pypi/lock.json /
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
-COPY --from=builder /out/pypi /srv/pypi
+# The tree in layers that stay the same when unrelated projects change
+# (mirror/layers.py): packages by project-name bucket, then the index pages,
+# the vulnerability data and the documents. Put new top-level tree entries
+# in the tree, not here: mirror/layers.py routes them.
+# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/p00/ /
+COPY --from=builder /out/layers/p01/ /
+COPY --from=builder /out/layers/p02/ /
+COPY --from=builder /out/layers/p03/ /
+COPY --from=builder /out/layers/p04/ /
+COPY --from=builder /out/layers/p05/ /
+COPY --from=builder /out/layers/p06/ /
+COPY --from=builder /out/layers/p07/ /
+COPY --from=builder /out/layers/p08/ /
+COPY --from=builder /out/layers/p09/ /
+COPY --from=builder /out/layers/p10/ /
+COPY --from=builder /out/layers/p11/ /
+COPY --from=builder /out/layers/p12/ /
+COPY --from=builder /out/layers/p13/ /
+COPY --from=builder /out/layers/p14/ /
+COPY --from=builder /out/layers/p15/ /
+COPY --from=builder /out/layers/p16/ /
+COPY --from=builder /out/layers/p17/ /
+COPY --from=builder /out/layers/p18/ /
+COPY --from=builder /out/layers/p19/ /
+COPY --from=builder /out/layers/p20/ /
+COPY --from=builder /out/layers/p21/ /
+COPY --from=builder /out/layers/p22/ /
+COPY --from=builder /out/layers/p23/ /
+COPY --from=builder /out/layers/p24/ /
+COPY --from=builder /out/layers/p25/ /
+COPY --from=builder /out/layers/p26/ /
+COPY --from=builder /out/layers/p27/ /
+COPY --from=builder /out/layers/p28/ /
+COPY --from=builder /out/layers/p29/ /
+COPY --from=builder /out/layers/p30/ /
+COPY --from=builder /out/layers/p31/ /
+COPY --from=builder /out/layers/p32/ /
+COPY --from=builder /out/layers/p33/ /
+COPY --from=builder /out/layers/p34/ /
+COPY --from=builder /out/layers/p35/ /
+COPY --from=builder /out/layers/p36/ /
+COPY --from=builder /out/layers/p37/ /
+COPY --from=builder /out/layers/p38/ /
+COPY --from=builder /out/layers/p39/ /
+COPY --from=builder /out/layers/p40/ /
+COPY --from=builder /out/layers/p41/ /
+COPY --from=builder /out/layers/p42/ /
+COPY --from=builder /out/layers/p43/ /
+COPY --from=builder /out/layers/p44/ /
+COPY --from=builder /out/layers/p45/ /
+COPY --from=builder /out/layers/p46/ /
+COPY --from=builder /out/layers/p47/ /
+COPY --from=builder /out/layers/simple/ /
+COPY --from=builder /out/layers/osv/ /
+COPY --from=builder /out/layers/docs/ /
+# END layers generated from mirror/layers.py
 
 FROM ${RUNTIME_IMAGE} AS mirror
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -83,7 +131,63 @@ COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
-COPY --from=builder /out/pypi /srv/pypi
+# The tree in layers that stay the same when unrelated projects change
+# (mirror/layers.py): packages by project-name bucket, then the index pages,
+# the vulnerability data and the documents. Put new top-level tree entries
+# in the tree, not here: mirror/layers.py routes them.
+# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/p00/ /
+COPY --from=builder /out/layers/p01/ /
+COPY --from=builder /out/layers/p02/ /
+COPY --from=builder /out/layers/p03/ /
+COPY --from=builder /out/layers/p04/ /
+COPY --from=builder /out/layers/p05/ /
+COPY --from=builder /out/layers/p06/ /
+COPY --from=builder /out/layers/p07/ /
+COPY --from=builder /out/layers/p08/ /
+COPY --from=builder /out/layers/p09/ /
+COPY --from=builder /out/layers/p10/ /
+COPY --from=builder /out/layers/p11/ /
+COPY --from=builder /out/layers/p12/ /
+COPY --from=builder /out/layers/p13/ /
+COPY --from=builder /out/layers/p14/ /
+COPY --from=builder /out/layers/p15/ /
+COPY --from=builder /out/layers/p16/ /
+COPY --from=builder /out/layers/p17/ /
+COPY --from=builder /out/layers/p18/ /
+COPY --from=builder /out/layers/p19/ /
+COPY --from=builder /out/layers/p20/ /
+COPY --from=builder /out/layers/p21/ /
+COPY --from=builder /out/layers/p22/ /
+COPY --from=builder /out/layers/p23/ /
+COPY --from=builder /out/layers/p24/ /
+COPY --from=builder /out/layers/p25/ /
+COPY --from=builder /out/layers/p26/ /
+COPY --from=builder /out/layers/p27/ /
+COPY --from=builder /out/layers/p28/ /
+COPY --from=builder /out/layers/p29/ /
+COPY --from=builder /out/layers/p30/ /
+COPY --from=builder /out/layers/p31/ /
+COPY --from=builder /out/layers/p32/ /
+COPY --from=builder /out/layers/p33/ /
+COPY --from=builder /out/layers/p34/ /
+COPY --from=builder /out/layers/p35/ /
+COPY --from=builder /out/layers/p36/ /
+COPY --from=builder /out/layers/p37/ /
+COPY --from=builder /out/layers/p38/ /
+COPY --from=builder /out/layers/p39/ /
+COPY --from=builder /out/layers/p40/ /
+COPY --from=builder /out/layers/p41/ /
+COPY --from=builder /out/layers/p42/ /
+COPY --from=builder /out/layers/p43/ /
+COPY --from=builder /out/layers/p44/ /
+COPY --from=builder /out/layers/p45/ /
+COPY --from=builder /out/layers/p46/ /
+COPY --from=builder /out/layers/p47/ /
+COPY --from=builder /out/layers/simple/ /
+COPY --from=builder /out/layers/osv/ /
+COPY --from=builder /out/layers/docs/ /
+# END layers generated from mirror/layers.py
 USER 101:101
 EXPOSE 8080 8443
 STOPSIGNAL SIGQUIT
