@@ -52,31 +52,23 @@ def suite(settings: Settings) -> Section:
 def throughput(settings: Settings, section: Section) -> None:
     seconds = settings.seconds(6, 3)
     rounds = settings.count(5, 1)
-    env = {"auth": ["-e", "MIRROR_TLS=self-signed", "-e", f"MIRROR_BASIC_AUTH={USER}:{PASSWORD}"],
-           "open": ["-e", "MIRROR_TLS=self-signed"]}
     loads: dict[tuple[str, str], list[Load]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
-    urls, names = {}, {}
-    with contextlib.ExitStack() as stack:
-        for name in ("open", "auth"):
-            names[name] = full = stack.enter_context(container(f"auth-{name}", [*env[name], IMAGE]))
-            address = container_address(full)
-            for scheme, port in (("http", 8080), ("https", 8443)):
-                urls[name, scheme] = f"{scheme}://{address}:{port}{PATH}"
-            wait_http(f"http://{address}:8080/healthz", what=f"appliance ({name})")
-        # Only meaningful if auth is really on in one and off in the other.
-        for (name, _), url in urls.items():
-            expect(url, {}, 401 if name == "auth" else 200)
-            expect(url, AUTH, 200)
+    with container("auth-throughput", ["-e", "MIRROR_TLS=self-signed", "-e", f"MIRROR_BASIC_AUTH={USER}:{PASSWORD}",
+                                       IMAGE]) as full:
+        address = container_address(full)
+        urls = {scheme: f"{scheme}://{address}:{port}{PATH}" for scheme, port in (("http", 8080), ("https", 8443))}
+        wait_http(f"http://{address}:8080/healthz", what=full)
         for round_ in range(rounds):
-            for scheme in ("http", "https"):
-                # Back to back, alternating which goes first: the machine is
-                # shared, so only a pair measured together makes a ratio.
-                for name in (("open", "auth") if round_ % 2 == 0 else ("auth", "open")):
-                    before = cpu_seconds(names[name])
-                    load = wrk(urls[name, scheme], seconds=seconds, connections=CONNECTIONS,
+            # Back to back in one container, alternating which goes first: the
+            # machine is shared, so only a pair measured together makes a ratio.
+            for name in (("open", "auth") if round_ % 2 == 0 else ("auth", "open")):
+                switch_auth(full, urls, on=name == "auth")
+                for scheme in ("http", "https"):
+                    before = cpu_seconds(full)
+                    load = wrk(urls[scheme], seconds=seconds, connections=CONNECTIONS,
                                headers=AUTH if name == "auth" else None)
-                    used = cpu_seconds(names[name]) - before
+                    used = cpu_seconds(full) - before
                     log(f"wrk {scheme} {name}: {load}; nginx CPU {used / load.requests * 1e6:.1f} us/request")
                     loads.setdefault((name, scheme), []).append(load)
                     cpu.setdefault((name, scheme), []).append(used / load.requests)
@@ -92,18 +84,42 @@ def throughput(settings: Settings, section: Section) -> None:
                                   f"{ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})", ratio >= 0.5))
     section.tables.append(Table(
         ("protocol", "run", "req/s", "p50 ms", "p99 ms", "errors", "nginx CPU us/request"), tuple(rows),
-        f"wrk -t2 -c{CONNECTIONS} {seconds:.0f} s on {PATH}, medians of {rounds} interleaved rounds, "
-        "host to the containers' bridge addresses"))
+        f"wrk -t2 -c{CONNECTIONS} {seconds:.0f} s on {PATH}, medians of {rounds} interleaved rounds, one "
+        "container, host to its bridge address"))
     section.notes += [
-        f"Two containers of `{IMAGE}` side by side, both `MIRROR_TLS=self-signed`, one with "
-        f"`MIRROR_BASIC_AUTH` (SHA-512 crypt): the same image, path and network path; auth on is the only "
-        "difference. wrk talks to the containers' addresses on docker's bridge, not to published ports: "
+        f"One container of `{IMAGE}` with `MIRROR_TLS=self-signed` and `MIRROR_BASIC_AUTH` (SHA-512 crypt); "
+        "between runs auth is switched off and on again in place (`docker exec` of `30-basic-auth.sh` with "
+        "`MIRROR_BASIC_AUTH` empty or set, then `nginx -s reload`), so both runs share the container, path and "
+        "network path. wrk talks to the container's address on docker's bridge, not to a published port: "
         "docker-proxy would cap both runs at its own rate and hide what auth costs. Requests with auth are "
         "answered from the cache of successful checks (nginx/README.md).",
         "nginx CPU us/request: user + system time of every process in the container over the run, per request "
         "(less sensitive than req/s to what else the shared machine runs). With auth, each request also runs "
         "the auth subrequest, a cache lookup and one njs call (the HMAC key).",
     ]
+
+
+def switch_auth(name: str, urls: dict[str, str], *, on: bool) -> None:
+    """Auth on or off in the running container: its hook again, then a graceful reload."""
+    value = f"{USER}:{PASSWORD}" if on else ""
+    run(["docker", "exec", "-e", f"MIRROR_BASIC_AUTH={value}", name, "/docker-entrypoint.d/30-basic-auth.sh"])
+    run(["docker", "exec", name, "/usr/sbin/nginx", "-s", "reload", "-c", "/etc/pypi-mirror/nginx/nginx.conf",
+         "-e", "/dev/stderr"])
+    # Until every worker of the old configuration is gone (worker_shutdown_timeout
+    # 1s): they would answer with the old setting, and their CPU time would
+    # leave the container's sum during a run.
+    deadline = time.monotonic() + 30
+    while True:
+        states = [fetch(url, {})[0] for url in urls.values() for _ in range(4)]
+        settled = "shutting down" not in run(["docker", "exec", name, "/bin/sh", "-c",
+                                              "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '; true"]).stdout
+        if settled and set(states) == {401 if on else 200}:
+            break
+        if time.monotonic() > deadline:
+            raise BenchError(f"auth {'on' if on else 'off'} did not take effect in {name}: {states}")
+        time.sleep(0.3)
+    for url in urls.values():
+        expect(url, AUTH, 200)
 
 
 def cpu_seconds(name: str) -> float:
