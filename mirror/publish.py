@@ -184,8 +184,13 @@ class Publisher:
             except simple.PageError as exc:
                 raise PublishError(url, exc.reason) from None
             for link in page.files:
-                have[link.filename] = link.sha256
+                have[link.filename] = link.sha256 or self._hash_of(link.url)
         return have
+
+    def _hash_of(self, url: str) -> str | None:
+        """A file the page lists without a sha256: hashed as served, so "same file" is never a guess."""
+        response = self._read(url)
+        return hashlib.sha256(response.content).hexdigest() if response is not None else None
 
     # --- the upload ------------------------------------------------------------
 
