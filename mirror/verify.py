@@ -26,6 +26,7 @@ import time
 import urllib.parse
 import venv
 import zipfile
+import zlib
 from pathlib import Path
 
 import requests
@@ -335,7 +336,7 @@ class Verifier:
                     path.rename(named)
                     try:
                         crawl.wheel_metadata[url] = wheel_metadata(named)
-                    except (DistributionError, ValueError, zipfile.BadZipFile):
+                    except (DistributionError, ValueError, zipfile.BadZipFile, zlib.error):
                         pass  # a wrong file is PEP 503's finding; its metadata cannot be compared
                     named.unlink()
 
@@ -574,15 +575,15 @@ class Verifier:
         return f"{len(served)} of its {len(expected)} files served as it lists them"
 
     def _landing(self, base: str) -> str:
+        if not isinstance(self.manifest, dict):
+            raise absent("no mirror.json, so no lock for a landing page to show")
         fetched = self._fetch(base, "text/html")
         if fetched.status != 200 or simple.page_format(fetched.content_type) != "html":
-            raise absent(f"{base}: HTTP {fetched.status} {fetched.content_type or ''}".strip())
-        if isinstance(self.manifest, dict):
-            lock_sha256 = self.manifest["lock"]["sha256"]
-            if lock_sha256.encode() not in fetched.body:
-                raise fail(f"{base}: the landing page does not show the lock sha256 {lock_sha256[:12]}...")
-            return f"{base} shows lock {lock_sha256[:12]}..."
-        return f"{base} answers HTML"
+            raise fail(f"{base}: HTTP {fetched.status} {fetched.content_type or ''}".strip())
+        lock_sha256 = self.manifest["lock"]["sha256"]
+        if lock_sha256.encode() not in fetched.body:
+            raise fail(f"{base}: the landing page does not show the lock sha256 {lock_sha256[:12]}...")
+        return f"{base} shows lock {lock_sha256[:12]}..."
 
     def _osv(self, base: str) -> str:
         fetched = self._fetch(f"{base}osv/meta.json")
@@ -598,9 +599,13 @@ class Verifier:
         name, _ = self.crawl.root_html.projects[0]
         response = self.session.post(f"{base}osv/v1/query", json={"package": {"name": name, "ecosystem": "PyPI"},
                                                                     "version": "0"}, timeout=TIMEOUT)
-        if response.status_code != 200 or not isinstance(response.json(), dict):
-            raise fail(f"{base}osv/v1/query: HTTP {response.status_code}")
-        return f"osv/meta.json, the export and /osv/v1/query answer"
+        try:
+            answer = response.json() if response.status_code == 200 else None
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise fail(f"{base}osv/v1/query: HTTP {response.status_code}, not an OSV answer")
+        return "osv/meta.json, the export and osv/v1/query answer"
 
     # --- a real install ----------------------------------------------------
 
