@@ -235,7 +235,7 @@ class Publisher:
         except _Refused as exc:
             failures.append((f.filename, exc.reason))
         except UpstreamError as exc:
-            raise PublishError(self.url, f"cannot reach the index: {exc.reason}") from None
+            raise PublishError(self.url, f"uploading {f.filename}: {exc.reason}") from None
         progress.add(len(content))
 
     def _post(self, filename: str, form: list[tuple[str, str]], content: bytes) -> None:
