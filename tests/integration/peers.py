@@ -102,20 +102,22 @@ def devpi(work: Path):
     and alice/readonly (only root may upload)."""
     bin_ = peers_venv()
     port = free_port()
-    env = {**os.environ, "DEVPI_CLIENTDIR": str(work / "client")}
+    env = dict(os.environ)
     subprocess.run([str(bin_ / "devpi-init"), "--serverdir", str(work / "server"), "--no-root-pypi",
                     "--root-passwd", "root-pw"], env=env, check=True, capture_output=True)
     url = f"http://127.0.0.1:{port}"
     command = [str(bin_ / "devpi-server"), "--serverdir", str(work / "server"), "--host", "127.0.0.1",
                "--port", str(port), "--offline-mode"]
     with process(command, work / "devpi.log", f"{url}/+api", env=env):
-        for args in (["use", url], ["login", "root", "--password", "root-pw"],
-                     ["index", "-c", "root/prod", "bases=", "volatile=False"],
-                     ["user", "-c", "alice", "password=alice-pw"],
-                     ["index", "-c", "alice/prod", "bases=", "volatile=False"],
-                     ["index", "-c", "alice/readonly", "bases=", "acl_upload=root"]):
-            result = subprocess.run([str(bin_ / "devpi"), *args], env=env, capture_output=True, text=True)
-            assert result.returncode == 0, f"devpi {' '.join(args)}:\n{result.stdout}{result.stderr}"
+        # devpi's REST API, with basic auth as root: what devpi-client does, without a process per step.
+        admin = requests.Session()
+        admin.auth = ("root", "root-pw")
+        for path, config in (("/alice", {"password": "alice-pw"}),
+                             ("/root/prod", {"bases": [], "volatile": False}),
+                             ("/alice/prod", {"bases": [], "volatile": False}),
+                             ("/alice/readonly", {"bases": [], "acl_upload": ["root"]})):
+            response = admin.put(f"{url}{path}", json=config, headers={"Accept": "application/json"}, timeout=30)
+            assert response.status_code in (200, 201), f"PUT {path}: {response.status_code} {response.text[:500]}"
         yield url
 
 
