@@ -77,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--json", type=Path, help="also write the results here")
     v.add_argument("--require", action="append", default=[], metavar="PEP",
                    help="fail when this standard is ABSENT (503, 592, 629, 691, 700, 658, 714, 740); repeatable")
-    v.add_argument("--appliance", action="store_true", default=None,
-                   help="require the appliance's own checks (the default when /mirror.json answers)")
+    v.add_argument("--appliance", action=argparse.BooleanOptionalAction, default=None,
+                   help="require the appliance's own checks (default: when /mirror.json answers)")
     v.add_argument("--projects", type=int, help="read only this many project pages (a fixed sample) instead of all")
     _add_publish(commands)
     return parser
