@@ -107,6 +107,8 @@ class Publisher:
                              f"the shell history; give them as {CREDENTIAL_SOURCES}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(f"publish URL {url!r} is not an http(s) address")
+        if jobs < 1:
+            raise InputError(f"--jobs {jobs}: at least 1")
         self.url = url.rstrip("/") + "/"
         self.index_url = index_url
         self.jobs = jobs
@@ -287,7 +289,9 @@ def upload_form(f: LockedFile, path: Path) -> list[tuple[str, str]]:
         parse_sdist_filename(f.filename)
         raw = _sdist_metadata(path)
         filetype, pyversion = "sdist", "source"
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    # Core metadata is UTF-8 (an author's name often is not ASCII): parse text, not bytes,
+    # so that every value is a plain str the form can encode.
+    message = email.parser.Parser(policy=email.policy.compat32).parsestr(raw.decode("utf-8", errors="replace"))
     form = [(":action", "file_upload"), ("protocol_version", "1"), ("filetype", filetype),
             ("pyversion", pyversion), ("sha256_digest", f.sha256),
             ("md5_digest", hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest())]

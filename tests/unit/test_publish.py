@@ -11,10 +11,11 @@ from mirror.lock import LockedFile
 from mirror.publish import credentials, upload_form
 from mirror.verify import require_names
 
-METADATA = b"""Metadata-Version: 2.1
+METADATA = """Metadata-Version: 2.1
 Name: Foo_Bar
 Version: 1.0
 Summary: a test
+Author: Łukasz Ångström
 Requires-Python: >=3.9
 Classifier: A :: B
 Classifier: C :: D
@@ -22,7 +23,7 @@ Requires-Dist: requests>=2
 Project-URL: Home, https://example.org
 
 The long description.
-"""
+""".encode()
 
 
 def locked(filename: str) -> LockedFile:
@@ -37,7 +38,7 @@ def test_wheel_form_carries_its_metadata_kind_and_digests(tmp_path):
     assert form[:5] == [(":action", "file_upload"), ("protocol_version", "1"), ("filetype", "bdist_wheel"),
                         ("pyversion", "py2.py3"), ("sha256_digest", "a" * 64)]
     assert form[6:] == [("metadata_version", "2.1"), ("name", "Foo_Bar"), ("version", "1.0"), ("summary", "a test"),
-                        ("requires_python", ">=3.9"), ("classifiers", "A :: B"), ("classifiers", "C :: D"),
+                        ("author", "Łukasz Ångström"), ("requires_python", ">=3.9"), ("classifiers", "A :: B"), ("classifiers", "C :: D"),
                         ("requires_dist", "requests>=2"), ("project_urls", "Home, https://example.org"),
                         ("description", "The long description.\n")]
 
