@@ -23,9 +23,10 @@ SUMMARY = "pypi-mirror: published to "
 
 
 def host_env(**extra: str) -> dict:
-    """No TWINE_*, NETRC or pip configuration from the machine: only what a test gives."""
+    """No TWINE_*, NETRC, keyring or pip configuration from the machine: only what a test gives."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "TWINE_")) and k != "NETRC"}
-    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **extra}
+    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **extra}
 
 
 def build_py(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -121,6 +122,19 @@ def test_wrong_credentials_one_line(mirror_tree, devpi_url):
                                env=host_env(TWINE_USERNAME="alice", TWINE_PASSWORD="not-alices")))
     assert f"{peer.upload_url}: HTTP 401: credentials refused (as alice)" in line
     assert "not-alices" not in line
+
+
+def test_credentials_from_keyring_are_sent(mirror_tree, devpi_url, tmp_path):
+    """keyring's entry for the upload URL is used: devpi refuses it by name (a wrong password,
+    so that this index stays empty for the tests that need one)."""
+    peer = devpi_index(devpi_url, "alice/prod", "alice", "alice-pw")
+    store = tmp_path / "keyring.json"
+    store.write_text(json.dumps({peer.upload_url: {"alice": "stale-password"}}))
+    result = build_py("publish", peer.upload_url, "--tree", str(mirror_tree), env=host_env(
+        PYTHON_KEYRING_BACKEND="tests.integration.keyring_backend.FileKeyring", PYPI_MIRROR_TEST_KEYRING=str(store)))
+    assert "(as alice)" in result.stderr
+    assert f"{peer.upload_url}: HTTP 401: credentials refused (as alice)" in error_line(result)
+    assert "stale-password" not in result.stderr
 
 
 def test_read_only_index_one_line(mirror_tree, devpi_url):

@@ -4,12 +4,14 @@ import io
 import tarfile
 import zipfile
 
+import keyring
 import pytest
 
 from mirror.errors import DistributionError
 from mirror.lock import LockedFile
 from mirror.publish import credentials, upload_form
 from mirror.verify import require_names
+from tests.integration.keyring_backend import FileKeyring
 
 METADATA = """Metadata-Version: 2.1
 Name: Foo_Bar
@@ -61,7 +63,8 @@ def test_a_wheel_whose_metadata_names_another_project_is_refused(tmp_path):
         upload_form(locked(wheel.name), wheel)
 
 
-def test_credentials_from_the_environment_first_then_netrc(tmp_path, monkeypatch):
+def test_credentials_from_the_environment_first_then_netrc(test_keyring, tmp_path, monkeypatch):
+    test_keyring.write_text("{}")
     netrc = tmp_path / "netrc"
     netrc.write_text("machine index.example login nina password from-netrc\n")
     monkeypatch.setenv("NETRC", str(netrc))
@@ -85,3 +88,22 @@ def test_require_names(given, expected):
 def test_require_names_rejects_an_unknown_pep():
     with pytest.raises(ValueError, match="--require '12'"):
         require_names(["12"])
+
+
+@pytest.fixture
+def test_keyring(tmp_path, monkeypatch):
+    store = tmp_path / "keyring.json"
+    monkeypatch.setenv("PYPI_MIRROR_TEST_KEYRING", str(store))
+    before = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    yield store
+    keyring.set_keyring(before)
+
+
+def test_credentials_from_keyring_when_neither_environment_nor_netrc_has_them(test_keyring, tmp_path, monkeypatch):
+    test_keyring.write_text('{"https://index.example/upload/": {"kim": "from-keyring"}}')
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.delenv("TWINE_USERNAME", raising=False)
+    monkeypatch.delenv("TWINE_PASSWORD", raising=False)
+    assert credentials("https://index.example/upload/") == ("kim", "from-keyring")
+    assert credentials("https://other.example/") is None
