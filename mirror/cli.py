@@ -14,7 +14,8 @@ from mirror.pipeline import build
 from mirror.publish import publish
 from mirror.settings import ENV_PREFIX, FIELDS, Settings, env_default, flag_of
 from mirror.upstream import mask
-from mirror.verify import Verifier, require_names
+from mirror.standards import require_names
+from mirror.verify import Verifier
 
 PROG = "pypi-mirror"
 

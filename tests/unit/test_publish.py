@@ -10,7 +10,7 @@ import pytest
 from mirror.errors import DistributionError
 from mirror.lock import LockedFile
 from mirror.publish import credentials, upload_form
-from mirror.verify import require_names
+from mirror.standards import require_names
 from tests.integration.keyring_backend import FileKeyring
 
 METADATA = """Metadata-Version: 2.1
