@@ -57,6 +57,7 @@ def _run_build(args: argparse.Namespace) -> None:
         previous_manifest=args.previous_manifest,
         previous_audit=args.previous_audit,
         keep_previous_pins=args.keep_previous_pins,
+        **_input_settings(args),
     ))
 
 
@@ -79,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     b.set_defaults(handler=_run_build)
     source = b.add_mutually_exclusive_group(required=True)
-    source.add_argument("-r", "--requirements", type=Path, help="requirements file to resolve")
+    source.add_argument("-r", "--requirements", type=Path, nargs="+", action="extend",
+                        help="requirement sets: requirements files, pyproject.toml, pylock.toml, uv.lock")
     source.add_argument("--lock", type=Path, help="a lock.json from an earlier build: no resolving")
     b.add_argument("-o", "--out", type=Path, required=True, help="folder for the tree (replaced)")
     b.add_argument("--index-url", default=DEFAULT_INDEX_URL, help="upstream Simple API")
@@ -103,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--keep-previous-pins", action="store_true",
                    help="keep the previous manifest's pins where they still fit; only new requirements resolve")
 
+    _input_options(b)
+
     v = commands.add_parser("verify", help="check a running mirror by URL, step by step",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     v.set_defaults(handler=_run_verify)
@@ -114,3 +118,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--run", default="pip-audit --version", help="command from that venv's bin/ to run after")
     v.add_argument("--json", type=Path, help="also write the results here")
     return parser
+
+
+# -- inputs (issue 14): kept in one block so merges with the settings registry stay easy
+
+
+def _input_options(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--extras", default="",
+                   help="optional dependencies of pyproject.toml / uv.lock / pylock.toml sets ('all': every one)")
+    b.add_argument("--groups", default="",
+                   help="PEP 735 dependency groups of those sets ('all': every one)")
+    b.add_argument("--extra-index-url", dest="extra_index_urls", action="append", default=[],
+                   help="another upstream index, asked before --index-url (repeatable; no credentials)")
+    b.add_argument("--index-credentials", type=Path,
+                   help="file of index URLs with credentials, one per line (a secret)")
+
+
+def _input_settings(args: argparse.Namespace) -> dict:
+    for url in args.extra_index_urls:
+        if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
+            raise SystemExit(f"{PROG}: error: --extra-index-url {mask(url)} carries credentials; "
+                             "give them in --index-credentials (EXTRA_INDEX_URLS_FILE) instead")
+    return {"extras": args.extras, "groups": args.groups,
+            "extra_index_urls": " ".join(u for v in args.extra_index_urls for u in v.split()),
+            "index_credentials": args.index_credentials}

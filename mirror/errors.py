@@ -36,8 +36,8 @@ class ResolutionError(MirrorError):
 class UpstreamError(MirrorError):
     """The upstream index answered badly or not at all."""
 
-    def __init__(self, url: str, reason: str):
-        self.url, self.reason = url, reason
+    def __init__(self, url: str, reason: str, status: int | None = None):
+        self.url, self.reason, self.status = url, reason, status
 
     def __str__(self) -> str:
         return f"{self.url}: {self.reason}"
@@ -123,3 +123,15 @@ class VerifyFailed(MirrorError):
 
     def __str__(self) -> str:
         return f"{self.url} failed {len(self.steps)} check(s): {', '.join(self.steps)}"
+
+
+class HashNotFoundError(MirrorError):
+    """A requirement carries hashes, and no file for a target matches one of them."""
+
+    def __init__(self, requirement: str, where: str, target: str, hashes: list[str]):
+        self.requirement, self.where, self.target, self.hashes = requirement, where, target, hashes
+
+    def __str__(self) -> str:
+        given = ", ".join(f"sha256:{h}" for h in self.hashes)
+        return (f"{self.where}: {self.requirement}: no file for {self.target} matches the hashes given "
+                f"({given})")

@@ -21,12 +21,13 @@ from mirror.index import PACKAGES, build_projects, write_index
 from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
 from mirror.manifest import build_time, format_time, write_manifest
-from mirror.resolve import resolve
+from mirror.indexes import Indexes, order, read_credential_urls
+from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom
 from mirror.select import select
+from mirror.sources import InputSet, read_sets, split_paths
 from mirror.settings import Settings
 from mirror.targets import parse_targets
-from mirror.upstream import Upstream, mask
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,17 @@ AUDIT_NAME = "audit.json"
 
 def build(settings: Settings) -> Lock:
     started = time.monotonic()
-    upstream = Upstream(settings.index_url, ca_bundle=settings.ca_bundle)
-    # Read before anything slow: a bad previous manifest fails the build at once.
+    # Read before anything slow: a bad previous manifest or input fails the build at once.
     previous = None
     if settings.previous_manifest:
         previous = read_previous(settings.previous_manifest, settings.previous_audit)
-    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, upstream, previous)
+    if not settings.lock:
+        parse_targets(settings.python_versions, settings.platforms)  # a typo fails before any input is read
+    sets = None if settings.lock else read_sets(
+        split_paths(settings.requirements or ()), extras=settings.extras, groups=settings.groups,
+        uv=find_uv(), uv_env=uv_env(settings.ca_bundle, settings.cache_dir))
+    upstream = Indexes(index_order(settings, sets), ca_bundle=settings.ca_bundle)
+    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, sets, upstream, previous)
     built, built_from = build_time(lock, os.environ.get("SOURCE_DATE_EPOCH"))
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -76,23 +82,31 @@ def build(settings: Settings) -> Lock:
     return lock
 
 
-def lock_requirements(settings: Settings, upstream: Upstream, previous: dict | None = None) -> Lock:
+def index_order(settings: Settings, sets: list | None = None) -> list[str]:
+    """Every upstream index, first asked first: EXTRA_INDEX_URLS, the files' own, INDEX_URL."""
+    file_urls = [u for s in sets or [] for u in s.index_urls]
+    return order(settings.index_url, settings.extra_index_urls.split(), file_urls,
+                 read_credential_urls(settings.index_credentials))
+
+
+def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexes,
+                      previous: dict | None = None) -> Lock:
     targets = parse_targets(settings.python_versions, settings.platforms)
-    if not settings.requirements.is_file():
-        raise InputError(f"requirements file not found: {settings.requirements}")
-    log.info("resolving %s for %d targets (%s) against %s", settings.requirements, len(targets),
-             " ".join(map(str, targets)), mask(settings.index_url))
+    log.info("resolving %s for %d targets (%s) against %s",
+             " ".join(f"{s.path} ({s.kind})" for s in sets), len(targets), " ".join(map(str, targets)),
+             ", ".join(upstream.masked))
     started = time.monotonic()
     preferences = None
     if settings.keep_previous_pins:
         if not previous:
             raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)")
-        preferences = {t["name"]: t["pins"] for t in previous["lock"]["targets"]}
-    pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
-                   ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)
-    if not any(pins.values()):
-        raise InputError(f"{settings.requirements} names no packages")
-    lock = select(pins, upstream, include_sdists=settings.include_sdists,
+        preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
+    resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
+                       ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)
+    for r in resolved:
+        if not any(r.pins.values()):
+            raise InputError(f"{r.set.path} names no packages")
+    lock = select(resolved, upstream, include_sdists=settings.include_sdists,
                   skip_missing_wheels=settings.skip_missing_wheels, jobs=settings.jobs)
     distinct = {p for target_pins in lock.pins.values() for p in target_pins}
     log.info("resolved %d pins for %d targets: %d files to mirror (%.1f s)",

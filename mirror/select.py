@@ -20,43 +20,80 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from mirror.errors import NoDistributionError, UpstreamError
-from mirror.lock import Lock, LockedFile
-from mirror.resolve import Pin
+from mirror.errors import HashNotFoundError, InputError, NoDistributionError, UpstreamError
+from mirror.indexes import Indexes
+from mirror.lock import Lock, LockedFile, LockedSet, union
+from mirror.resolve import Pin, Resolved
+from mirror.sources import HASHED, InputSet
 from mirror.targets import Target
-from mirror.upstream import Upstream, UpstreamFile, mask
+from mirror.upstream import UpstreamFile, mask
 
 log = logging.getLogger(__name__)
 
 
 def select(
-    pins: dict[Target, list[Pin]],
-    upstream: Upstream,
+    resolved: list[Resolved],
+    indexes: Indexes,
     *,
     include_sdists: bool = False,
     skip_missing_wheels: bool = False,
     jobs: int = 8,
 ) -> Lock:
-    names = sorted({pin.name for target_pins in pins.values() for pin in target_pins})
+    """Every set's pins -> one lock; a file many targets or sets need is one entry."""
+    names = sorted({pin.name for r in resolved if r.set.resolves or r.set.kind == HASHED
+                    for target_pins in r.pins.values() for pin in target_pins})
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        pages = dict(zip(names, pool.map(upstream.project_files, names)))
+        pages = dict(zip(names, pool.map(indexes.project_files, names)))
 
-    chosen: dict[str, tuple[UpstreamFile, Pin, set[str]]] = {}
-    kept: dict[Target, tuple[Pin, ...]] = {}
-    for target, target_pins in pins.items():
-        try:
-            picks = [(pin, f) for pin in target_pins for f in pick(target, pin, pages[pin.name], include_sdists)]
-        except NoDistributionError as exc:
-            if not skip_missing_wheels:
-                raise
-            log.warning("skipping target %s: %s", target, exc)
-            continue
-        kept[target] = tuple(target_pins)
-        for pin, f in picks:
-            chosen.setdefault(f.filename, (f, pin, set()))[2].add(str(target))
+    chosen: dict[str, tuple[UpstreamFile, Pin, set[str], str | None]] = {}
+    sets = []
+    for r in resolved:
+        kept: dict[Target, tuple[Pin, ...]] = {}
+        skipped = {str(t): reason for t, reason in r.skipped.items()}
+        locked = _lock_files(r.set) if r.set.lock else {}
+        for target, target_pins in r.pins.items():
+            try:
+                picks = []
+                for pin in target_pins:
+                    index, files = locked[pin] if r.set.lock else pages[pin.name]
+                    files = _allowed(r.set, pin, target, files, include_sdists)
+                    picks += [(pin, f, index) for f in pick(target, pin, files, include_sdists)]
+            except NoDistributionError as exc:
+                if not skip_missing_wheels:
+                    raise
+                log.warning("skipping target %s for set %s: %s", target, r.set.name, exc)
+                skipped[str(target)] = str(exc)
+                continue
+            kept[target] = tuple(target_pins)
+            for pin, f, index in picks:
+                entry = chosen.setdefault(f.filename, (f, pin, set(), index))
+                if entry[0].sha256 and f.sha256 and entry[0].sha256.lower() != f.sha256.lower():
+                    raise InputError(f"{f.filename} has two different sha256 in two sets: "
+                                     f"{entry[0].sha256} ({mask(entry[0].url)}) and {f.sha256} ({mask(f.url)})")
+                entry[2].add(str(target))
+        sets.append(LockedSet(r.set.name, str(r.set.path), r.set.kind, kept, skipped, r.set.requires_python))
 
-    files = tuple(sorted(_locked(f, pin, targets) for f, pin, targets in chosen.values()))
-    return Lock(index_url=mask(upstream.index_url), pins=kept, files=files)
+    files = tuple(sorted(_locked(f, pin, targets, index) for f, pin, targets, index in chosen.values()))
+    return Lock(index_url=mask(indexes.index_url), pins=union(sets), files=files, sets=tuple(sets),
+                indexes=tuple(indexes.masked))
+
+
+def _lock_files(s: InputSet) -> dict[Pin, tuple[str | None, list[UpstreamFile]]]:
+    return {Pin(p.name, p.version): (mask(p.index) if p.index else None, list(p.files)) for p in s.lock.packages}
+
+
+def _allowed(s: InputSet, pin: Pin, target: Target, files: list[UpstreamFile],
+             include_sdists: bool) -> list[UpstreamFile]:
+    """Only the files whose sha256 the user wrote, where they wrote any."""
+    hashes = s.hashes.get(pin.name)
+    if not hashes:
+        return files
+    matching = [f for f in files if f.sha256 and f.sha256.lower() in hashes]
+    try:
+        pick(target, pin, matching, include_sdists)
+    except NoDistributionError:
+        raise HashNotFoundError(str(pin), str(s.path), str(target), sorted(hashes)) from None
+    return matching
 
 
 def pick(target: Target, pin: Pin, files: list[UpstreamFile], include_sdists: bool) -> list[UpstreamFile]:
@@ -97,11 +134,12 @@ def _admits(requires_python: str | None, target: Target) -> bool:
         return True  # pip ignores an unparsable Requires-Python too
 
 
-def _locked(f: UpstreamFile, pin: Pin, targets: set[str]) -> LockedFile:
+def _locked(f: UpstreamFile, pin: Pin, targets: set[str], index: str | None) -> LockedFile:
     if not f.sha256:
         raise UpstreamError(mask(f.url), "the index publishes no sha256 for this file; it cannot be verified")
     return LockedFile(
         filename=f.filename, name=NormalizedName(pin.name), version=pin.version, url=f.url,
         sha256=f.sha256.lower(), size=f.size, upload_time=f.upload_time,
         requires_python=f.requires_python, yanked=f.yanked, targets=tuple(sorted(targets)),
+        index=mask(index) if index else None,
     )

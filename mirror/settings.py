@@ -14,7 +14,7 @@ DEFAULT_PLATFORMS = "manylinux_x86_64 manylinux_aarch64"
 @dataclasses.dataclass(frozen=True)
 class Settings:
     out: Path
-    requirements: Path | None = None
+    requirements: Path | tuple[Path, ...] | None = None  # one or more sets, each resolved on its own
     lock: Path | None = None  # given instead of requirements: no resolving at all
     index_url: str = DEFAULT_INDEX_URL
     python_versions: str = DEFAULT_PYTHON_VERSIONS
@@ -34,3 +34,9 @@ class Settings:
     previous_manifest: Path | None = None
     previous_audit: Path | None = None
     keep_previous_pins: bool = False  # prefer the previous lock's pins: only what is new resolves afresh
+    # Inputs (issue 14): extras and PEP 735 groups of pyproject/uv.lock/pylock sets ("all": every
+    # one), more upstream indexes (first asked first), and a secret file of index URLs with credentials.
+    extras: str = ""
+    groups: str = ""
+    extra_index_urls: str = ""
+    index_credentials: Path | None = None
