@@ -30,6 +30,8 @@ from mirror.upstream import mask
 
 log = logging.getLogger(__name__)
 
+_UV_TRANSPORT = {"UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_CONCURRENT_DOWNLOADS", "UV_REQUEST_TIMEOUT"}
+
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
@@ -191,7 +193,8 @@ def find_uv() -> str:
 def uv_env(ca_bundle: str | None, cache_dir: Path | None) -> dict:
     # Resolution sees only what the user gave: no UV_* or PIP_* setting of the
     # host (UV_EXTRA_INDEX_URL, UV_CONSTRAINT, PIP_INDEX_URL, ...) reaches uv.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
+    # Kept: how uv talks to the network (timeouts, retries, parallelism), never what it resolves.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_")) or k in _UV_TRANSPORT}
     # The target's interpreter is described, never fetched.
     env["UV_PYTHON_DOWNLOADS"] = "never"
     if ca_bundle:
