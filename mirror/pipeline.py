@@ -22,6 +22,7 @@ from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
 from mirror.manifest import build_time, format_time, write_manifest
 from mirror.indexes import Indexes, order, read_credential_urls
+from mirror.pylock import pylock_documents
 from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom
 from mirror.select import select
@@ -64,6 +65,9 @@ def build(settings: Settings) -> Lock:
         write_index(projects, staging)
         write_landing(projects, lock, staging, report, changes, format_time(built))
         write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
+        for relative, text in pylock_documents(lock).items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(staging / relative, text.encode("utf-8"))
         write_atomic(staging / AUDIT_NAME, report.to_json().encode("utf-8"))
         if changes:
             write_changes(changes, staging)

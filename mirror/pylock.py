@@ -197,3 +197,36 @@ def _toml_time(value: str | None) -> str | None:
 
 def _q(text: str) -> str:
     return json.dumps(mask(text), ensure_ascii=True)
+
+
+def pylock_documents(lock) -> dict[str, str]:
+    """Relative path -> pylock.toml text: the whole mirror, and one per input set."""
+    targets = {str(t): t for t in lock.targets}
+    documents = {"pylock.toml": _document(lock.files, lock.targets, targets, None)}
+    for s in lock.sets:
+        wanted = {(str(t), p.name, p.version) for t, pins in s.pins.items() for p in pins}
+        files = []
+        for f in lock.files:
+            mine = tuple(t for t in f.targets if (t, f.name, f.version) in wanted)
+            if mine:
+                files.append(dataclasses.replace(f, targets=mine))
+        set_targets = sorted(s.pins, key=lambda t: (t.python_tuple, t.platform))
+        documents[f"locks/{s.name}/pylock.toml"] = _document(files, set_targets, targets, s)
+    return documents
+
+
+def _document(files, set_targets, targets, locked_set) -> str:
+    grouped: dict[tuple[str, str], list] = {}
+    for f in sorted(files, key=lambda f: f.filename):
+        grouped.setdefault((f.name, f.version), []).append(f)
+    entries = []
+    everywhere = {str(t) for t in set_targets}
+    for (name, version), group in sorted(grouped.items()):
+        needed = {t for f in group for t in f.targets}
+        if needed >= everywhere:
+            entries.append((name, version, [], group))  # `environments` already says where
+            continue
+        markers = [targets[t].marker for t in sorted(needed, key=lambda n: (targets[n].python_tuple,
+                                                                            targets[n].platform))]
+        entries.append((name, version, markers, group))
+    return render_pylock(entries, [t.marker for t in set_targets])
