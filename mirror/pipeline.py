@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 
@@ -29,27 +28,35 @@ from mirror.select import select
 from mirror.sources import InputSet, read_sets, split_paths
 from mirror.settings import Settings
 from mirror.targets import parse_targets
+from mirror.upstream import mask, strip_credentials
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "lock.json"
+# The knobs that name a file the build reads (through the `inputs` context in an image build).
+INPUT_FILES = ("requirements", "lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit")
 AUDIT_NAME = "audit.json"
 
 
 def build(settings: Settings) -> Lock:
     started = time.monotonic()
+    if settings.requirements:
+        parse_targets(settings.python_versions, settings.platforms)  # a typo fails before anything else
+    check_input_files(settings)
     # Read before anything slow: a bad previous manifest or input fails the build at once.
     previous = None
     if settings.previous_manifest:
         previous = read_previous(settings.previous_manifest, settings.previous_audit)
+    sets = None
     if not settings.lock:
-        parse_targets(settings.python_versions, settings.platforms)  # a typo fails before any input is read
-    sets = None if settings.lock else read_sets(
-        split_paths(settings.requirements or ()), extras=settings.extras, groups=settings.groups,
-        uv=find_uv(), uv_env=uv_env(settings.ca_bundle, settings.cache_dir))
+        if not settings.requirements:
+            raise InputError("nothing to mirror: give a requirements file (REQUIREMENTS / -r) "
+                             "or a lock (LOCK / --lock)")
+        sets = read_sets(split_paths(settings.requirements), extras=settings.extras, groups=settings.groups,
+                         uv=find_uv(), uv_env=uv_env(settings.ca_bundle, settings.cache_dir))
     upstream = Indexes(index_order(settings, sets), ca_bundle=settings.ca_bundle)
     lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, sets, upstream, previous)
-    built, built_from = build_time(lock, os.environ.get("SOURCE_DATE_EPOCH"))
+    built, built_from = build_time(lock, settings.source_date_epoch)
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     # Before any download: AUDIT=fail stops here, and only the lock is needed.
@@ -86,9 +93,28 @@ def build(settings: Settings) -> Lock:
     return lock
 
 
+def check_input_files(settings: Settings) -> None:
+    """Every file input given exists, before anything slow: one line naming the knob and the path."""
+    for name in INPUT_FILES:
+        value = getattr(settings, name)
+        paths = split_paths(value) if name == "requirements" and value is not None else [value]
+        for path in paths:
+            if path is not None and not path.is_file():
+                raise InputError(f"file not found: {path}", option=name)
+
+
 def index_order(settings: Settings, sets: list | None = None) -> list[str]:
     """Every upstream index, first asked first: EXTRA_INDEX_URLS, the files' own, INDEX_URL."""
     file_urls = [u for s in sets or [] for u in s.index_urls]
+    for url in settings.extra_index_urls.split():
+        if strip_credentials(url)[1]:
+            raise InputError(f"{mask(url)} carries credentials, which would stay in the image history; "
+                             "give the URL with them in EXTRA_INDEX_URLS_FILE instead", option="extra_index_urls")
+    for url in file_urls:
+        if strip_credentials(url)[1]:
+            where = next(s.path for s in sets if url in s.index_urls)
+            raise InputError(f"{where}: index URL {mask(url)} carries credentials: give them as a secret "
+                             "(EXTRA_INDEX_URLS_FILE or NETRC_FILE) and keep the file free of them")
     return order(settings.index_url, settings.extra_index_urls.split(), file_urls,
                  read_credential_urls(settings.index_credentials))
 
@@ -103,7 +129,8 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
     preferences = None
     if settings.keep_previous_pins:
         if not previous:
-            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)")
+            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)",
+                             option="keep_previous_pins")
         preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
     resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
                        ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)

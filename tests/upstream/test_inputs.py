@@ -138,7 +138,7 @@ def test_host_uv_and_pip_variables_do_not_change_the_resolution(build, tmp_path,
 def test_two_sets_that_conflict_coexist_with_their_own_pins(build, tmp_path):
     a = write(tmp_path / "team-a/requirements.txt", "alpha\nbeta==1.0\n")
     b = write(tmp_path / "team-b/requirements.txt", "beta==2.0\ndelta\n")
-    result = build(requirements=a, extra=("-r", str(b)))
+    result = build(requirements=a, extra=("-r", f"{a} {b}"))
     assert result.code == 0, result.err
     lock = lock_of(tmp_path)
     assert filenames(lock) == ["alpha-1.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl",
@@ -196,7 +196,7 @@ def test_requires_python_leaves_a_target_out_and_the_lock_says_so(build, tmp_pat
     caplog.set_level("INFO")
     path = write(tmp_path / "app/pyproject.toml", PYPROJECT.replace(">=3.11", ">=3.12"))
     other = write(tmp_path / "tools.txt", "delta\n")
-    result = build(requirements=path, extra=("-r", str(other), "--python-versions", "3.11 3.12"))
+    result = build(requirements=path, extra=("-r", f"{path} {other}", "--python-versions", "3.11 3.12"))
     assert result.code == 0, result.err
     assert "set app: not resolved for py3.11-manylinux_x86_64: requires-python >=3.12 excludes Python 3.11" \
         in caplog.messages
@@ -270,7 +270,7 @@ def test_the_first_index_that_has_a_project_wins_and_credentials_stay_with_their
         extra = ["--index-credentials", str(credentials)]
         text = "alpha\n"
         if where == "option":
-            extra += ["--extra-index-url", private.url]
+            extra += ["--extra-index-urls", private.url]
         else:
             text = f"--extra-index-url {private.url}\n{text}"
         result = build(requirements=text, index_url=public.url, extra=tuple(extra))
