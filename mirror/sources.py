@@ -112,7 +112,10 @@ def _set_names(paths: list[Path]) -> list[str]:
     where two sets would share a name, the folder's name goes in front."""
 
     def base(path: Path, with_parent: bool) -> str:
-        stem = path.stem if _kind(path) == REQUIREMENTS else ""
+        kind = _kind(path)
+        stem = path.stem if kind == REQUIREMENTS else ""
+        if kind in (PYPROJECT, UV_LOCK) and not with_parent:
+            stem = _project_name(path) or ""
         if _kind(path) == PYLOCK and path.name.lower() != "pylock.toml":
             stem = path.name[len("pylock."):-len(".toml")]
         parent = path.resolve().parent.name
@@ -126,6 +129,16 @@ def _set_names(paths: list[Path]) -> list[str]:
             duplicates = " ".join(str(p) for p, m in zip(paths, names) if m == n)
             raise InputError(f"requirement sets {duplicates} would share the name {n!r}: rename one file")
     return names
+
+
+def _project_name(path: Path) -> str | None:
+    """[project] name of a pyproject.toml (or of the one beside a uv.lock): the folder's name may be
+    anything once the file is inside a build."""
+    project = path if path.name.lower() == "pyproject.toml" else path.parent / "pyproject.toml"
+    if not project.is_file():
+        return None
+    name = (read_toml(project, "pyproject file").get("project") or {}).get("name")
+    return canonicalize_name(name) if isinstance(name, str) else None
 
 
 def _names(value: str) -> tuple[str, ...]:
