@@ -133,7 +133,8 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
                              option="keep_previous_pins")
         preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
     resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
-                       ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)
+                       ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,
+                       universal=settings.resolution == "universal", include_sdists=settings.include_sdists)
     for r in resolved:
         if not any(r.pins.values()):
             raise InputError(f"{r.set.path} names no packages")

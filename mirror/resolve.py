@@ -22,7 +22,8 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from mirror.errors import InputError, ResolutionError
+from mirror.errors import InputError, NoDistributionError, ResolutionError
+from mirror.pylock import PyLock, read_pylock
 from mirror.reqfile import Entry, applies
 from mirror.sources import HASHED, InputSet
 from mirror.targets import Target
@@ -62,6 +63,8 @@ def resolve(
     cache_dir: Path | None = None,
     preferences: dict[tuple[str | None, str], dict[str, str]] | None = None,
     jobs: int = 4,
+    universal: bool = True,
+    include_sdists: bool = False,
 ) -> list[Resolved]:
     """Each set's pins for each target its requires-python admits.
 
@@ -69,6 +72,11 @@ def resolve(
     preferences, by (set name or None, target name): pins to keep where they
     still satisfy the requirements (a refresh that only adds what is new).
     Sets that are locks already (hashed requirements) pin from their lines.
+
+    universal: one `uv pip compile --universal` per set, its markers then
+    evaluated per target, instead of one resolution per target (the matrix
+    costs about one target); a target for which the universal answer picks a
+    release with no file it can install is resolved on its own.
     """
     uv = find_uv()
     env = uv_env(ca_bundle, cache_dir)
@@ -90,13 +98,16 @@ def resolve(
             if not s.resolves:  # pylock.toml, uv.lock: select reads their packages
                 answers.append(Resolved(s, {t: _locked_pins(s, t) for t in fitting}, skipped))
                 continue
-            futures = {
-                t: pool.submit(_resolve_one, uv, env, s, t, index_urls,
-                               preferences.get((s.name, str(t))) or preferences.get((None, str(t))) or {})
-                for t in fitting
-            }
+            preferred = {t: preferences.get((s.name, str(t))) or preferences.get((None, str(t))) or {}
+                         for t in fitting}
+            if universal and len(fitting) > 1 and not any(preferred.values()):
+                work.append((s, pool.submit(_resolve_universal, uv, env, s, fitting, index_urls), skipped))
+                continue
+            futures = {t: pool.submit(_resolve_one, uv, env, s, t, index_urls, preferred[t]) for t in fitting}
             work.append((s, futures, skipped))
         for s, futures, skipped in work:
+            if isinstance(futures, concurrent.futures.Future):
+                futures = _per_target(futures.result(), s, pool, uv, env, index_urls, include_sdists)
             answers.append(Resolved(s, {t: tuple(f.result()) for t, f in futures.items()}, skipped))
     order = {s.name: n for n, s in enumerate(sets)}
     return sorted(answers, key=lambda r: order[r.set.name])
@@ -116,14 +127,58 @@ def _hashed_pins(s: InputSet, target: Target) -> tuple[Pin, ...]:
     return tuple(sorted(Pin(name, e.pinned_version) for name, e in pins.items()))
 
 
+def _resolve_universal(uv: str, env: dict, s: InputSet, targets: list[Target],
+                       index_urls: list[str]) -> tuple[list[Target], PyLock]:
+    with tempfile.TemporaryDirectory(prefix="pypi-mirror-resolve-") as work:
+        # The .toml name makes uv write PEP 751: markers, and every file with its hashes.
+        output = Path(work) / "pylock.toml"
+        oldest = min(targets, key=lambda t: t.python_tuple)
+        command = [uv, "pip", "compile", str(s.path), *s.compile_args, "--universal",
+                   "--python-version", oldest.python, *_index_args(index_urls), "--output-file", str(output),
+                   "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet"]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
+        if result.returncode != 0:
+            where = f"{' '.join(map(str, targets))} ({s.path}, universal resolution)"
+            raise ResolutionError(where, condense(result.stderr))
+        return targets, read_pylock(output, source=s.path)
+
+
+def _per_target(universal: tuple[list[Target], PyLock], s: InputSet, pool, uv: str, env: dict,
+                index_urls: list[str], include_sdists: bool) -> dict:
+    """The universal answer's pins for each target, or (where it lacks a file for one) a resolution of its own."""
+    from mirror.select import pick  # select reads this module's Pin
+
+    targets, lock = universal
+    by_pin = {(p.name, p.version): p for p in lock.packages}
+    answers = {}
+    for target in targets:
+        pins = _pins_from_lock(lock, {**target.environment(), "extras": set(), "dependency_groups": set()},
+                               s.path, target)
+        try:
+            for pin in pins:
+                pick(target, pin, list(by_pin[(pin.name, pin.version)].files), include_sdists)
+        except NoDistributionError as exc:
+            log.info("set %s: the universal resolution has no file for %s (%s==%s): resolving it on its own",
+                     s.name, target, exc.name, exc.version)
+            answers[target] = pool.submit(_resolve_one, uv, env, s, target, index_urls, {})
+            continue
+        done = concurrent.futures.Future()
+        done.set_result(list(pins))
+        answers[target] = done
+    return answers
+
+
 def _locked_pins(s: InputSet, target: Target) -> tuple[Pin, ...]:
-    environment = s.environment(target)
+    return _pins_from_lock(s.lock, s.environment(target), s.path, target)
+
+
+def _pins_from_lock(lock: PyLock, environment: dict, path: Path, target: Target) -> tuple[Pin, ...]:
     pins = {}
-    for package in s.lock.packages:
+    for package in lock.packages:
         if package.applies(environment):
             other = pins.get(package.name)
             if other and other != package.version:
-                raise InputError(f"{s.path}: {package.name} {other} and {package.version} both apply to {target}")
+                raise InputError(f"{path}: {package.name} {other} and {package.version} both apply to {target}")
             pins[package.name] = package.version
     return tuple(sorted(Pin(n, v) for n, v in pins.items()))
 
@@ -134,14 +189,11 @@ def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: li
         # uv keeps the pins already in its output file unless they no longer fit.
         output = Path(work) / "pins.txt"
         output.write_text("".join(f"{name}=={version}\n" for name, version in sorted(preferred.items())))
-        *extras, default = index_urls
         command = [
             uv, "pip", "compile", str(s.path), *s.compile_args,
             "--python-version", target.python,
             "--python-platform", target.uv_platform,
-            "--index-url", default,
-            *(a for url in extras for a in ("--extra-index-url", url)),
-            "--index-strategy", "first-index",
+            *_index_args(index_urls),
             "--output-file", str(output),
             "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet",
         ]
@@ -150,6 +202,12 @@ def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: li
         if result.returncode != 0:
             raise ResolutionError(f"{target} ({s.path})", condense(result.stderr))
         return parse_pins(output.read_text())
+
+
+def _index_args(index_urls: list[str]) -> list[str]:
+    *extras, default = index_urls
+    return ["--index-url", default, *(a for url in extras for a in ("--extra-index-url", url)),
+            "--index-strategy", "first-index"]
 
 
 def parse_pins(text: str) -> list[Pin]:

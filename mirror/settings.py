@@ -100,6 +100,10 @@ class Settings:
     index_credentials: Path | None = knob(
         None, "file of index URLs with credentials, one per line: each lends its credentials to the index of "
         "the same URL, or adds that index (in a build: the EXTRA_INDEX_URLS_FILE secret)", kind="path")
+    resolution: str = knob(
+        "universal", "universal: one resolution per set, its markers evaluated per target (a target it lacks "
+        "a file for resolves on its own); per-target: one resolution per target", choices=("universal",
+                                                                                           "per-target"))
     source_date_epoch: str | None = knob(
         None, "the tree's build time in seconds since 1970 (empty: the newest upload time of the mirrored "
         "files); also the images' creation time", variable="SOURCE_DATE_EPOCH", bake_default="",

@@ -41,8 +41,8 @@ class Dist:
         return self.filename.split("-", 1)[0].replace("_", "-").lower()
 
 
-def wheel(name: str, version: str, *requires: str) -> Dist:
-    """A pure py3-none-any wheel whose METADATA requires `requires`."""
+def wheel(name: str, version: str, *requires: str, tag: str = "py3-none-any") -> Dist:
+    """A wheel (pure py3-none-any unless tag says otherwise) whose METADATA requires `requires`."""
     dist_info = f"{name}-{version}.dist-info"
     metadata = "".join([
         "Metadata-Version: 2.1\n", f"Name: {name}\n", f"Version: {version}\n",
@@ -52,7 +52,7 @@ def wheel(name: str, version: str, *requires: str) -> Dist:
         f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{dist_info}/METADATA": metadata,
         f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: fake-index\nRoot-Is-Purelib: true\n"
-                              b"Tag: py3-none-any\n",
+                              + f"Tag: {tag}\n".encode(),
     }
     record = "".join(f"{path},sha256={_b64digest(data)},{len(data)}\n" for path, data in members.items())
     members[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
@@ -60,7 +60,7 @@ def wheel(name: str, version: str, *requires: str) -> Dist:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for path, data in members.items():
             zf.writestr(zipfile.ZipInfo(path, _EPOCH), data)
-    return Dist(f"{name}-{version}-py3-none-any.whl", buffer.getvalue(), metadata)
+    return Dist(f"{name}-{version}-{tag}.whl", buffer.getvalue(), metadata)
 
 
 def sdist(name: str, version: str, *, buildable_metadata: bool = True) -> Dist:

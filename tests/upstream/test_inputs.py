@@ -284,3 +284,30 @@ def test_the_first_index_that_has_a_project_wins_and_credentials_stay_with_their
         assert {r.authorization for r in private.requests()} <= {_basic("p", "private-secret"), ""}
         assert {r.authorization for r in public.requests()} <= {_basic("q", "public-secret"), ""}
         assert "private-secret" not in result.err and "public-secret" not in result.err
+
+
+# -- the matrix: one universal resolution, per-target where it lacks a file
+
+
+def test_universal_resolution_falls_back_per_target_and_matches_per_target_resolution(tmp_path, capfd, caplog):
+    from tests.upstream.conftest import Builder
+
+    caplog.set_level("INFO")
+    # kappa 2.0 ships for Windows only: the universal answer (2.0) has nothing for Linux.
+    with FakeIndex([*dists(), wheel("kappa", "1.0"), wheel("kappa", "2.0", "delta", tag="py3-none-win_amd64")]) \
+            as fake:
+        build = Builder(tmp_path, capfd, fake)
+        matrix = ("--python-versions", "3.11 3.13", "--platforms", "manylinux_x86_64 win_amd64")
+        universal = build(requirements="alpha\nkappa\n", extra=matrix)
+        assert universal.code == 0, universal.err
+        per_target = build(requirements="alpha\nkappa\n", out="per-target",
+                           extra=(*matrix, "--resolution", "per-target"))
+        assert per_target.code == 0, per_target.err
+    lock = lock_of(tmp_path)
+    assert {t["name"]: t["pins"].get("kappa") for t in lock["targets"]} == {
+        "py3.11-manylinux_x86_64": "1.0", "py3.11-win_amd64": "2.0",
+        "py3.13-manylinux_x86_64": "1.0", "py3.13-win_amd64": "2.0"}
+    assert any("universal resolution has no file for py3.11-manylinux_x86_64 (kappa==2.0)" in m
+               for m in caplog.messages)
+    # The same answer as one resolution per target, byte for byte.
+    assert (tmp_path / "out/lock.json").read_text() == (tmp_path / "per-target/lock.json").read_text()
