@@ -12,6 +12,7 @@ import shutil
 import time
 
 from mirror.audit import audit
+from mirror.closure import check_closure
 from mirror.changes import compare, read_previous, write_changes
 from mirror.download import download
 from mirror.errors import InputError
@@ -68,6 +69,7 @@ def build(settings: Settings) -> Lock:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
+        check_closure(lock, staging / PACKAGES, cache_dir=settings.cache_dir)
         projects = build_projects(list(lock.files), staging / PACKAGES)
         write_index(projects, staging)
         write_landing(projects, lock, staging, report, changes, format_time(built))

@@ -311,3 +311,19 @@ def test_universal_resolution_falls_back_per_target_and_matches_per_target_resol
                for m in caplog.messages)
     # The same answer as one resolution per target, byte for byte.
     assert (tmp_path / "out/lock.json").read_text() == (tmp_path / "per-target/lock.json").read_text()
+
+
+def test_a_lock_that_misses_a_dependency_fails_the_closure_check_naming_the_target(build, index, tmp_path):
+    write(tmp_path / "in/requirements.in", "alpha\n")
+    uv("pip", "compile", "requirements.in", "-o", "pylock.toml", "--index-url", index.url,
+       "--python-version", "3.11", cwd=tmp_path / "in")
+    path = tmp_path / "in/pylock.toml"
+    text = path.read_text()
+    head, beta = text.split('[[packages]]\nname = "beta"', 1)
+    path.write_text(head)  # alpha needs beta; the hand-edited lock lost it
+    result = build(requirements=path)
+    assert result.code == 1
+    assert result.error.startswith("pypi-mirror: error: closure check: py3.11-manylinux_x86_64 (set in) "
+                                   "cannot install from the built tree alone: ")
+    assert "beta" in result.error
+    assert not (tmp_path / "out").exists()
