@@ -8,6 +8,7 @@ A pure wheel chosen by many targets is one file in the lock.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -42,22 +43,30 @@ def select(
     """Every set's pins -> one lock; a file many targets or sets need is one entry."""
     names = sorted({pin.name for r in resolved if r.set.resolves or r.set.kind == HASHED
                     for target_pins in r.pins.values() for pin in target_pins})
+    # A lock's files are fetched through the configured indexes where they list them (same name,
+    # same sha256): a uv.lock full of upstream URLs still builds behind a corporate proxy.
+    lock_names = sorted({p.name for r in resolved if r.set.lock for p in r.set.lock.packages})
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         pages = dict(zip(names, pool.map(indexes.project_files, names)))
+        lock_pages = dict(zip(lock_names, pool.map(lambda n: _page_or_none(indexes, n), lock_names)))
 
     chosen: dict[str, tuple[UpstreamFile, Pin, set[str], str | None]] = {}
     sets = []
     for r in resolved:
         kept: dict[Target, tuple[Pin, ...]] = {}
         skipped = {str(t): reason for t, reason in r.skipped.items()}
-        locked = _lock_files(r.set) if r.set.lock else {}
+        locked = _lock_files(r.set, lock_pages) if r.set.lock else {}
         for target, target_pins in r.pins.items():
             try:
                 picks = []
                 for pin in target_pins:
-                    index, files = locked[pin] if r.set.lock else pages[pin.name]
+                    if r.set.lock:
+                        where, files = locked[pin]
+                    else:
+                        index, files = pages[pin.name]
+                        where = dict.fromkeys((f.filename for f in files), index)
                     files = _allowed(r.set, pin, target, files, include_sdists)
-                    picks += [(pin, f, index) for f in pick(target, pin, files, include_sdists)]
+                    picks += [(pin, f, where[f.filename]) for f in pick(target, pin, files, include_sdists)]
             except NoDistributionError as exc:
                 if not skip_missing_wheels:
                     raise
@@ -78,8 +87,35 @@ def select(
                 indexes=tuple(indexes.masked))
 
 
-def _lock_files(s: InputSet) -> dict[Pin, tuple[str | None, list[UpstreamFile]]]:
-    return {Pin(p.name, p.version): (mask(p.index) if p.index else None, list(p.files)) for p in s.lock.packages}
+def _page_or_none(indexes: Indexes, name: str) -> tuple[str, list[UpstreamFile]] | None:
+    try:
+        return indexes.project_files(name)
+    except UpstreamError as exc:
+        if exc.status == 404:
+            return None  # on no configured index: the lock's own URL it is
+        raise
+
+
+def _lock_files(s: InputSet, pages: dict) -> dict[Pin, tuple[dict[str, str | None], list[UpstreamFile]]]:
+    """Per pin: each file's index and the files, at the configured index's URL where it lists them."""
+    out = {}
+    for p in s.lock.packages:
+        page = pages.get(p.name)
+        listed = {f.filename: f for f in page[1]} if page else {}
+        where, files = {}, []
+        for f in p.files:
+            found = listed.get(f.filename)
+            if found and found.sha256 and found.sha256.lower() != f.sha256:
+                raise InputError(f"{s.path}: {f.filename}: {mask(page[0])} serves sha256 {found.sha256.lower()}, "
+                                 f"the lock says {f.sha256}")
+            if found and found.sha256:
+                files.append(dataclasses.replace(f, url=found.url))
+                where[f.filename] = page[0]
+            else:
+                files.append(f)
+                where[f.filename] = p.index
+        out[Pin(p.name, p.version)] = (where, files)
+    return out
 
 
 def _allowed(s: InputSet, pin: Pin, target: Target, files: list[UpstreamFile],

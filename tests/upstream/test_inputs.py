@@ -36,6 +36,11 @@ def filenames(lock: dict) -> list[str]:
     return [f["filename"] for f in lock["files"]]
 
 
+def metadata_reads(index: FakeIndex, since: int) -> list:
+    """What a resolver fetches and the mirror's own build never does."""
+    return [r for r in index.requests("/files/", since=since) if r.path.endswith(".metadata")]
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -76,7 +81,7 @@ def test_a_hashed_file_is_a_lock_and_its_sdist_only_pin_needs_no_build(build, in
     assert filenames(lock) == ["alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl", "oldie-1.0.tar.gz"]
     assert lock["sets"][0]["kind"] == "hashed-requirements"
     # No resolver ran: nobody read a .metadata file.
-    assert [r for r in index.requests("/files/", since=mark) if r.path.endswith(".metadata")] == []
+    assert metadata_reads(index, mark) == []
 
 
 def test_a_wrong_hash_fails_naming_the_file_requirement_target_and_hashes(build, index, tmp_path):
@@ -229,7 +234,7 @@ def test_a_uv_workspace_lock_with_groups_and_extras(build, index, tmp_path):
                                "delta-1.0-py3-none-any.whl", "epsilon-1.0-py3-none-any.whl",
                                "zeta-1.0-py3-none-any.whl"]
     assert lock["sets"][0]["kind"] == "uv.lock"
-    assert index.requests("/simple/", since=mark) == []  # a lock: nothing resolves
+    assert metadata_reads(index, mark) == []  # a lock: nothing resolves
 
 
 def test_a_pylock_written_by_uv_is_taken_as_the_lock(build, index, tmp_path):
@@ -243,16 +248,23 @@ def test_a_pylock_written_by_uv_is_taken_as_the_lock(build, index, tmp_path):
     assert filenames(lock) == ["alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl",
                                "delta-1.0-py3-none-any.whl"]
     assert lock["sets"][0]["kind"] == "pylock"
-    assert index.requests("/simple/", since=mark) == []
+    assert metadata_reads(index, mark) == []
 
 
 def test_a_pylock_with_a_wrong_hash_fails_naming_the_file(build, index, tmp_path):
+    """Twice: against the index's page, and (where no index lists the file) against the download."""
     write(tmp_path / "in/requirements.in", "delta\n")
     uv("pip", "compile", "requirements.in", "-o", "pylock.toml", "--index-url", index.url,
        "--python-version", "3.11", cwd=tmp_path / "in")
     path = tmp_path / "in/pylock.toml"
     path.write_text(path.read_text().replace(sha(index, "delta-1.0-py3-none-any.whl"), "e" * 64))
     result = build(requirements=path)
+    assert result.code == 1
+    # Named before anything downloads: the index lists the file with its real hash.
+    assert result.error == (f"pypi-mirror: error: {path}: delta-1.0-py3-none-any.whl: {index.url} serves sha256 "
+                            f"{sha(index, 'delta-1.0-py3-none-any.whl')}, the lock says {'e' * 64}")
+    with FakeIndex([]) as empty:
+        result = build(requirements=path, index_url=empty.url, out="other")
     assert result.code == 1
     assert result.error.startswith("pypi-mirror: error: sha256 mismatch for delta-1.0-py3-none-any.whl")
 
@@ -327,3 +339,17 @@ def test_a_lock_that_misses_a_dependency_fails_the_closure_check_naming_the_targ
                                    "cannot install from the built tree alone: ")
     assert "beta" in result.error
     assert not (tmp_path / "out").exists()
+
+
+def test_a_lock_with_upstream_urls_is_fetched_through_the_configured_index(build, index, tmp_path):
+    with FakeIndex(dists()) as elsewhere:
+        write(tmp_path / "in/requirements.in", "delta\n")
+        uv("pip", "compile", "requirements.in", "-o", "pylock.toml", "--index-url", elsewhere.url,
+           "--python-version", "3.11", cwd=tmp_path / "in")
+        assert elsewhere.file_url("delta-1.0-py3-none-any.whl") in (tmp_path / "in/pylock.toml").read_text()
+        mark = len(elsewhere.log)
+        result = build(requirements=tmp_path / "in/pylock.toml")  # INDEX_URL: the other index
+        assert result.code == 0, result.err
+        assert elsewhere.requests(since=mark) == []
+    (f,) = lock_of(tmp_path)["files"]
+    assert (f["url"], f["index"]) == (index.file_url("delta-1.0-py3-none-any.whl"), index.url)
