@@ -43,8 +43,8 @@ def suite(settings: Settings) -> Section:
             started = time.perf_counter()
             result = run(command, env=env, cwd=REPO, timeout=900)
             total = time.perf_counter() - started
-            resolved = float(_RESOLVED.search(result.stderr).group(1))
-            closure = float(_CLOSURE.search(result.stderr).group(1))
+            resolved = float(_RESOLVED.search(result.stdout).group(1))
+            closure = float(_CLOSURE.search(result.stdout).group(1))
             files = len(artifacts.lock_files(work / "out"))
             took[kind].append((total, resolved, closure, files))
             log(f"matrix round {round_ + 1}/{rounds} {kind}: {total:.1f} s (resolve+select {resolved:.1f} s, "

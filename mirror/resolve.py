@@ -1,10 +1,13 @@
-"""Input sets + targets -> pins, one resolution per (set, target).
+"""Input sets + targets -> pins for every (set, target).
 
 uv resolves: it evaluates environment markers and Requires-Python for the
 target it is told (not for the machine running the build), reads metadata
 with range requests instead of downloading whole wheels, and backtracks like
-pip. Running it once per target keeps each target's answer exactly what an
-installer on that target would choose.
+pip. By default each set resolves once for all targets (`--universal`) and
+the answer's markers are evaluated per target; a target the universal answer
+has no file for resolves on its own, as every target does with
+resolution=per-target. Sets that are locks already only have their markers
+evaluated.
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def _resolve_universal(uv: str, env: dict, s: InputSet, targets: list[Target],
         # The .toml name makes uv write PEP 751: markers, and every file with its hashes.
         output = Path(work) / "pylock.toml"
         oldest = min(targets, key=lambda t: t.python_tuple)
-        command = [uv, "pip", "compile", str(s.path), *s.compile_args, "--universal",
+        command = [uv, "pip", "compile", str(s.path.resolve()), *s.compile_args, "--universal",
                    "--python-version", oldest.python, *_index_args(index_urls), "--output-file", str(output),
                    "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet"]
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
@@ -190,7 +193,7 @@ def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: li
         output = Path(work) / "pins.txt"
         output.write_text("".join(f"{name}=={version}\n" for name, version in sorted(preferred.items())))
         command = [
-            uv, "pip", "compile", str(s.path), *s.compile_args,
+            uv, "pip", "compile", str(s.path.resolve()), *s.compile_args,
             "--python-version", target.python,
             "--python-platform", target.uv_platform,
             *_index_args(index_urls),

@@ -353,3 +353,11 @@ def test_a_lock_with_upstream_urls_is_fetched_through_the_configured_index(build
         assert elsewhere.requests(since=mark) == []
     (f,) = lock_of(tmp_path)["files"]
     assert (f["url"], f["index"]) == (index.file_url("delta-1.0-py3-none-any.whl"), index.url)
+
+
+@pytest.mark.parametrize("pythons", ["3.11", "3.11 3.12"], ids=["one-target", "universal"])
+def test_a_relative_requirements_path_works_from_any_folder(build, tmp_path, monkeypatch, pythons):
+    write(tmp_path / "sub/requirements.txt", "alpha\n")
+    monkeypatch.chdir(tmp_path)
+    result = build(requirements=Path("sub/requirements.txt"), extra=("--python-versions", pythons))
+    assert result.code == 0, result.err
