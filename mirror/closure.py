@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mirror.errors import MirrorError
 from mirror.lock import Lock
-from mirror.resolve import condense, find_uv, uv_env
+from mirror.resolve import UV_OPTIONS, condense, find_uv, uv_env
 from mirror.targets import Target
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def _check_one(uv: str, env: dict, packages: Path, requirements: Path, set_name:
     command = [uv, "pip", "compile", str(requirements), "--no-index", "--find-links", str(packages), "--no-build",
                "--python-version", target.python, "--python-platform", target.uv_platform,
                "--output-file", str(requirements.with_suffix(".out")),
-               "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet"]
+               *UV_OPTIONS]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise ClosureError(str(target), set_name, condense(result.stderr))

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 _UV_TRANSPORT = {"UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_CONCURRENT_DOWNLOADS", "UV_REQUEST_TIMEOUT"}
 
+# The running interpreter as uv's reference Python: --python-version and
+# --python-platform describe the target, and uv need not probe every
+# interpreter on the machine (a second per run on a host with pyenv shims).
+UV_OPTIONS = ("--python", sys.executable, "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet")
+
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
@@ -138,7 +143,7 @@ def _resolve_universal(uv: str, env: dict, s: InputSet, targets: list[Target],
         oldest = min(targets, key=lambda t: t.python_tuple)
         command = [uv, "pip", "compile", str(s.path.resolve()), *s.compile_args, "--universal",
                    "--python-version", oldest.python, *_index_args(index_urls), "--output-file", str(output),
-                   "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet"]
+                   *UV_OPTIONS]
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
         if result.returncode != 0:
             where = f"{' '.join(map(str, targets))} ({s.path}, universal resolution)"
@@ -198,7 +203,7 @@ def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: li
             "--python-platform", target.uv_platform,
             *_index_args(index_urls),
             "--output-file", str(output),
-            "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet",
+            *UV_OPTIONS,
         ]
         # uv reads a pyproject's groups relative to the working directory.
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
