@@ -8,6 +8,7 @@ A pure wheel chosen by many targets is one file in the lock.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import dataclasses
 import logging
 
@@ -135,23 +136,23 @@ def _allowed(s: InputSet, pin: Pin, target: Target, files: list[UpstreamFile],
 def pick(target: Target, pin: Pin, files: list[UpstreamFile], include_sdists: bool) -> list[UpstreamFile]:
     """The best wheel for the target, plus the sdist when sdists are wanted."""
     version = Version(pin.version)
-    ranks = {tag: rank for rank, tag in enumerate(target.wheel_tags())}
+    ranks = _ranks(target)
     wheels, sdists = [], []
+    # A project page lists every release: match name and version first (cheap, cached),
+    # Requires-Python only for the few files left. This runs for every pin of every target.
     for f in files:
-        if not _admits(f.requires_python, target):
+        parsed = _parse_filename(f.filename)
+        if parsed is None or parsed[0] != pin.name or parsed[1] != version:
             continue
-        try:
-            if f.filename.endswith(".whl"):
-                name, file_version, _, file_tags = parse_wheel_filename(f.filename)
-                rank = min((ranks[t] for t in file_tags if t in ranks), default=None)
-                if name == pin.name and file_version == version and rank is not None:
-                    wheels.append((rank, f.filename, f))
-            else:
-                name, file_version = parse_sdist_filename(f.filename)
-                if name == pin.name and file_version == version:
-                    sdists.append((f.filename, f))
-        except (InvalidWheelFilename, InvalidSdistFilename):
-            continue  # eggs, installers and other files pip never takes
+        if not _admits(f.requires_python, target.python):
+            continue
+        file_tags = parsed[2]
+        if file_tags is None:
+            sdists.append((f.filename, f))
+            continue
+        rank = min((ranks[t] for t in file_tags if t in ranks), default=None)
+        if rank is not None:
+            wheels.append((rank, f.filename, f))
     picked = [min(wheels)[2]] if wheels else []
     if include_sdists and sdists:
         picked.append(min(sdists)[1])
@@ -161,11 +162,31 @@ def pick(target: Target, pin: Pin, files: list[UpstreamFile], include_sdists: bo
     return picked
 
 
-def _admits(requires_python: str | None, target: Target) -> bool:
+@functools.lru_cache(maxsize=None)
+def _ranks(target: Target) -> dict:
+    """Tag -> rank, best first: hundreds of tags per target, asked for every pin."""
+    return {tag: rank for rank, tag in enumerate(target.wheel_tags())}
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_filename(filename: str) -> tuple | None:
+    """(name, version, tags) of a wheel, (name, version, None) of an sdist, None for anything else."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, tags = parse_wheel_filename(filename)
+            return name, version, tags
+        name, version = parse_sdist_filename(filename)
+        return name, version, None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None  # eggs, installers and other files pip never takes
+
+
+@functools.lru_cache(maxsize=4096)
+def _admits(requires_python: str | None, python: str) -> bool:
     if not requires_python:
         return True
     try:
-        return SpecifierSet(requires_python).contains(target.python, prereleases=True)
+        return SpecifierSet(requires_python).contains(python, prereleases=True)
     except InvalidSpecifier:
         return True  # pip ignores an unparsable Requires-Python too
 
