@@ -26,7 +26,7 @@ _CLOSURE = re.compile(r"closure check: .* \(([\d.]+) s\)")
 def suite(settings: Settings) -> Section:
     env = upstream_env(TMPDIR=str(settings.tmp))
     work = settings.work / "matrix"
-    rounds = settings.count(2, 1)
+    rounds = settings.count(3, 1)
     kinds = {
         "one": ("--python-versions", TARGET_PYTHON, "--platforms", TARGET_PLATFORM),
         "universal": ("--resolution", "universal"),
