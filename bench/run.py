@@ -18,6 +18,7 @@ from common import REPO, BenchError, Settings, log, rmtree
 sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 
 import buildtime  # noqa: E402
+import layers  # noqa: E402
 import matrix  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
@@ -30,6 +31,7 @@ SUITES = {
     "build": buildtime.suite,
     "matrix": matrix.suite,
     "tls-load": tls.suite,
+    "layers": layers.suite,
 }
 
 

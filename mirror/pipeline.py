@@ -26,8 +26,8 @@ from mirror.pylock import pylock_documents
 from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom
 from mirror.select import select
+from mirror.settings import Settings, spell
 from mirror.sources import InputSet, read_sets, split_paths
-from mirror.settings import Settings
 from mirror.targets import parse_targets
 from mirror.upstream import mask, strip_credentials
 
@@ -51,8 +51,8 @@ def build(settings: Settings) -> Lock:
     sets = None
     if not settings.lock:
         if not settings.requirements:
-            raise InputError("nothing to mirror: give a requirements file (REQUIREMENTS / -r) "
-                             "or a lock (LOCK / --lock)")
+            raise InputError(f"nothing to mirror: give a requirements file ({spell('requirements')}) "
+                             f"or a lock ({spell('lock')})")
         sets = read_sets(split_paths(settings.requirements), extras=settings.extras, groups=settings.groups,
                          uv=find_uv(), uv_env=uv_env(settings.ca_bundle, settings.cache_dir))
     upstream = Indexes(index_order(settings, sets), ca_bundle=settings.ca_bundle)
@@ -131,8 +131,8 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
     preferences = None
     if settings.keep_previous_pins:
         if not previous:
-            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)",
-                             option="keep_previous_pins")
+            raise InputError(f"keeping the previous pins needs the previous build's manifest "
+                             f"({spell('previous_manifest')})", option="keep_previous_pins")
         preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
     resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
                        ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,
