@@ -76,3 +76,24 @@ def test_an_unknown_lock_version_is_refused(tmp_path):
     path.write_text('lock-version = "2.0"\n')
     with pytest.raises(InputError, match="lock-version '2.0'"):
         read_pylock(path)
+
+
+def test_extras_and_groups_pick_a_user_locks_entries(tmp_path):
+    from mirror.resolve import _locked_pins
+    from mirror.sources import read_sets
+
+    wheel = '[{ url = "https://f.example/NAME-1-py3-none-any.whl", hashes = { sha256 = "' + "a" * 64 + '" } }]'
+    packages = "".join(
+        f'\n[[packages]]\nname = "{name}"\nversion = "1"\n' + (f'marker = "{marker}"\n' if marker else "")
+        + f"wheels = {wheel.replace('NAME', name)}\n"
+        for name, marker in [("core", None), ("click", "'cli' in extras"), ("pytest", "'test' in dependency_groups"),
+                             ("pywin32", "sys_platform == 'win32'")])
+    path = tmp_path / "pylock.toml"
+    path.write_text('lock-version = "1.0"\ncreated-by = "t"\nextras = ["cli"]\ndependency-groups = ["test"]\n'
+                    'default-groups = []\n' + packages)
+    linux, win = Target("3.12", "manylinux_x86_64"), Target("3.12", "win_amd64")
+    (plain,) = read_sets([path])
+    assert [p.name for p in _locked_pins(plain, linux)] == ["core"]
+    (chosen,) = read_sets([path], extras="cli", groups="all")
+    assert [p.name for p in _locked_pins(chosen, linux)] == ["click", "core", "pytest"]
+    assert [p.name for p in _locked_pins(chosen, win)] == ["click", "core", "pytest", "pywin32"]
