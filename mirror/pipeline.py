@@ -12,16 +12,16 @@ import shutil
 import time
 
 from mirror.audit import audit
-from mirror.closure import check_closure
 from mirror.changes import compare, read_previous, write_changes
+from mirror.closure import check_closure
 from mirror.download import download
 from mirror.errors import InputError
 from mirror.files import write_atomic
 from mirror.index import PACKAGES, build_projects, write_index
+from mirror.indexes import Indexes, order, read_credential_urls
 from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
 from mirror.manifest import build_time, format_time, write_manifest
-from mirror.indexes import Indexes, order, read_credential_urls
 from mirror.pylock import pylock_documents
 from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom

@@ -8,8 +8,8 @@ A pure wheel chosen by many targets is one file in the lock.
 from __future__ import annotations
 
 import concurrent.futures
-import functools
 import dataclasses
+import functools
 import logging
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet

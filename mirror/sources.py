@@ -247,7 +247,8 @@ def _uv_lock(path: Path, name: str, extras, groups, uv: str | None, uv_env: dict
                                                    for a in ("--extra", e)]
     args += ["--all-groups"] if ALL in groups else [a for g in groups if g in known_groups for a in ("--group", g)]
     if uv is None:
-        from mirror.resolve import find_uv, uv_env as make_env
+        from mirror.resolve import find_uv
+        from mirror.resolve import uv_env as make_env
         uv, uv_env = find_uv(), make_env(None, None)
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-uvlock-") as work:
         output = Path(work) / "pylock.toml"

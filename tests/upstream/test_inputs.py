@@ -331,7 +331,7 @@ def test_a_lock_that_misses_a_dependency_fails_the_closure_check_naming_the_targ
        "--python-version", "3.11", cwd=tmp_path / "in")
     path = tmp_path / "in/pylock.toml"
     text = path.read_text()
-    head, beta = text.split('[[packages]]\nname = "beta"', 1)
+    head, _ = text.split('[[packages]]\nname = "beta"', 1)
     path.write_text(head)  # alpha needs beta; the hand-edited lock lost it
     result = build(requirements=path)
     assert result.code == 1
