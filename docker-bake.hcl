@@ -198,18 +198,43 @@ function "inside" {
   result = path == "" ? "" : "/inputs/${name}/${basename(path)}"
 }
 
-# REQUIREMENTS: one or more paths; the first one's folder goes in whole, so
-# its -r / -c includes (at any depth below it) come along.
+# REQUIREMENTS: one or more paths (one set each); the deepest folder that
+# holds them all goes in whole, so each set's -r / -c includes (at any depth
+# below it) come along, and two teams' sets in sibling folders both arrive.
+# Never "/" (the whole host): sets that share no folder but the root keep the
+# first one's folder, and build.py names the set that did not come along.
 function "requirements_root" {
   params = []
-  result = LOCK != "" ? "" : dirname(split(" ", trimspace(REQUIREMENTS))[0])
+  result = LOCK != "" ? "" : (
+    common_folder(requirement_dirs()) == "/" ? requirement_dirs()[0] : common_folder(requirement_dirs()))
+}
+
+function "requirement_dirs" {
+  params = []
+  result = [for p in compact(split(" ", trimspace(REQUIREMENTS))) : dirname(p)]
+}
+
+# The longest leading run of path segments every folder shares ("." if none, "/" for the root).
+function "common_folder" {
+  params = [dirs]
+  result = length(dirs) == 0 ? "" : (shared_segments(dirs) == 0 ? "." : (
+    join("/", slice(split("/", dirs[0]), 0, shared_segments(dirs))) == "" ? "/" :
+    join("/", slice(split("/", dirs[0]), 0, shared_segments(dirs)))))
+}
+
+function "shared_segments" {
+  params = [dirs]
+  result = length([
+    for i, part in split("/", dirs[0]) : i
+    if length([for d in dirs : d if length(split("/", d)) > i && join("/", slice(split("/", d), 0, i + 1)) == join("/", slice(split("/", dirs[0]), 0, i + 1))]) == length(dirs)
+  ])
 }
 
 function "requirements_inside" {
   params = []
   result = LOCK != "" ? "" : join(" ", [
-    for p in split(" ", trimspace(REQUIREMENTS)) : "/inputs/requirements/${trimprefix(p, "${requirements_root()}/")}"
-    if p != ""
+    for p in compact(split(" ", trimspace(REQUIREMENTS))) :
+    "/inputs/requirements/${trimprefix(trimprefix(p, "${requirements_root()}/"), "./")}"
   ])
 }
 

@@ -52,17 +52,19 @@ def test_uv_and_pip_install_from_the_saved_lock_in_an_internal_client(mirror, do
 
 
 def test_several_sets_extras_and_groups_reach_an_image_build(tmp_path):
-    """REQUIREMENTS with two sets (a pyproject.toml and a conflicting requirements file), EXTRAS, GROUPS."""
+    """REQUIREMENTS with two sets in sibling folders (a pyproject.toml and a conflicting requirements
+    file), EXTRAS, GROUPS."""
     from tests.integration.test_inputs_context import tree_of
 
     sets = tmp_path / "sets"
     (sets / "team").mkdir(parents=True)
-    (sets / "pyproject.toml").write_text(
+    (sets / "app").mkdir(parents=True)
+    (sets / "app" / "pyproject.toml").write_text(
         '[project]\nname = "app"\nversion = "0.1"\nrequires-python = ">=3.9"\ndependencies = ["idna>=3.8"]\n'
         '[project.optional-dependencies]\ncli = ["six"]\n[dependency-groups]\ndev = ["packaging"]\n')
     (sets / "team" / "requirements.txt").write_text("idna==3.7\n")
     tree, _ = tree_of(tmp_path, "tree", "--allow", f"fs.read={tmp_path}",
-                      REQUIREMENTS=f"{sets}/pyproject.toml {sets}/team/requirements.txt", EXTRAS="cli", GROUPS="dev")
+                      REQUIREMENTS=f"{sets}/app/pyproject.toml {sets}/team/requirements.txt", EXTRAS="cli", GROUPS="dev")
     lock = json.loads((tree / "lock.json").read_text())
     assert [(s["name"], s["kind"]) for s in lock["sets"]] == [("app", "pyproject"), ("requirements", "requirements")]
     pins = {t["set"]: t["pins"] for t in lock["targets"]}
