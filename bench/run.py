@@ -20,6 +20,7 @@ sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 import auth  # noqa: E402
 import buildtime  # noqa: E402
 import layers  # noqa: E402
+import matrix  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
 import servers  # noqa: E402
@@ -29,6 +30,7 @@ SUITES = {
     "servers": servers.suite,
     "scale": scale.suite,
     "build": buildtime.suite,
+    "matrix": matrix.suite,
     "tls-load": tls.suite,
     "layers": layers.suite,
     "auth": auth.suite,

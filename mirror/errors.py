@@ -62,8 +62,8 @@ class ResolutionError(MirrorError):
 class UpstreamError(MirrorError):
     """The upstream index answered badly or not at all."""
 
-    def __init__(self, url: str, reason: str):
-        self.url, self.reason = url, reason
+    def __init__(self, url: str, reason: str, status: int | None = None):
+        self.url, self.reason, self.status = url, reason, status
 
     def __str__(self) -> str:
         return f"{self.url}: {self.reason}"
@@ -157,6 +157,18 @@ class VerifyFailed(MirrorError):
 def _switch(knob: str) -> str:
     """A yes/no knob switched on, as the user writes it: INCLUDE_SDISTS=1 or --include-sdists."""
     return f"{knob}=1" if knob.isupper() else knob
+
+
+class HashNotFoundError(MirrorError):
+    """A requirement carries hashes, and no file for a target matches one of them."""
+
+    def __init__(self, requirement: str, where: str, target: str, hashes: list[str]):
+        self.requirement, self.where, self.target, self.hashes = requirement, where, target, hashes
+
+    def __str__(self) -> str:
+        given = ", ".join(f"sha256:{h}" for h in self.hashes)
+        return (f"{self.where}: {self.requirement}: no file for {self.target} matches the hashes given "
+                f"({given})")
 
 
 class PublishError(MirrorError):

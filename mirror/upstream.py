@@ -147,7 +147,7 @@ class Upstream:
             raise Transient(f"HTTP {response.status_code}")
         if response.status_code in (401, 403):
             raise UpstreamError(mask(url), f"HTTP {response.status_code}: credentials missing or refused")
-        raise UpstreamError(mask(url), f"HTTP {response.status_code}")
+        raise UpstreamError(mask(url), f"HTTP {response.status_code}", status=response.status_code)
 
     def get(self, url: str, **kwargs) -> requests.Response:
         return retrying(url, lambda: self.open(url, **kwargs))
