@@ -42,7 +42,7 @@ def bundle(mirror_image, tmp_path_factory):
 def test_bundle_holds_the_tarball_a_manifest_of_every_file_and_checksums(bundle):
     image, tag, out = bundle
     assert sorted(p.name for p in out.iterdir()) == [
-        "IMAGE", "MANIFEST", "SHA256SUMS", f"pypi-mirror-{tag}.tar.gz", "verify-bundle"]
+        "BLOBS", "IMAGE", "MANIFEST", "SHA256SUMS", f"pypi-mirror-{tag}.tar.gz", "verify-bundle"]
     manifest = dict(reversed(line.split("  ", 1)) for line in (out / "MANIFEST").read_text().splitlines())
     assert "lock.json" in manifest and "simple/pip-audit/index.html" in manifest
     wheels = [path for path in manifest if path.startswith("packages/pip_audit-") and path.endswith(".whl")]
