@@ -25,12 +25,13 @@ from packaging.version import InvalidVersion, Version
 
 from mirror.errors import AuditUnavailableError, InputError, VulnDatabaseError, VulnerabilitiesFoundError
 from mirror.lock import Lock
+from mirror.settings import FIELDS
 from mirror.severity import severity_of
 
 log = logging.getLogger(__name__)
 
-MODES = ("warn", "fail", "off")
-SERVICES = ("osv",)
+MODES = FIELDS["audit"].metadata["choices"]
+SERVICES = FIELDS["vuln_service"].metadata["choices"]
 OSV_API = "https://api.osv.dev/v1"
 REPORT_VERSION = 1
 # Range types whose events are package versions; GIT ranges name commits.
