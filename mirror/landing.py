@@ -16,7 +16,6 @@ for nginx too: it replaces @MIRROR_URL@ (scheme://host:port), @MIRROR_HOST@,
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import jinja2
@@ -30,13 +29,14 @@ from mirror.pages.model import PROJECTS, Site, build_site, human_bytes
 PAGES = Path(__file__).parent / "pages"
 ASSETS = "assets"
 CLIENT_FILES = ("pip.conf", "uv.toml")
-OSV_META = Path("osv") / "meta.json"  # the vulnerability endpoint's data description, when the tree has one
 
 
 def write_landing(projects: list[Project], lock: Lock, root: Path, audit: AuditReport | None = None,
-                  changes: dict | None = None, built: str | None = None) -> Site:
-    """Every page for people into `root`; the site model they were drawn from."""
-    site = build_site(projects, lock, audit, changes, built, osv_meta=read_osv_meta(root))
+                  changes: dict | None = None, built: str | None = None, osv: dict | None = None) -> Site:
+    """Every page for people into `root`; the site model they were drawn from.
+
+    `osv`: the facts of osv/meta.json when the build serves a vulnerability endpoint."""
+    site = build_site(projects, lock, audit, changes, built, osv=osv)
     pages = Pages()
     write_atomic(root / "index.html", pages.front(site).encode("utf-8"))
     for page in site.projects:
@@ -46,14 +46,6 @@ def write_landing(projects: list[Project], lock: Lock, root: Path, audit: AuditR
     for name in CLIENT_FILES:
         write_atomic(root / name, (PAGES / "clients" / name).read_bytes())
     return site
-
-
-def read_osv_meta(root: Path) -> dict | None:
-    try:
-        document = json.loads((root / OSV_META).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    return document if isinstance(document, dict) else None
 
 
 class Pages:
@@ -76,9 +68,9 @@ class Pages:
 
 
 def render_landing(projects: list[Project], lock: Lock, audit: AuditReport | None = None,
-                   changes: dict | None = None, built: str | None = None) -> str:
-    """The front page alone, as write_landing writes it (with no vulnerability endpoint's meta)."""
-    return Pages().front(build_site(projects, lock, audit, changes, built))
+                   changes: dict | None = None, built: str | None = None, osv: dict | None = None) -> str:
+    """The front page alone, as write_landing writes it."""
+    return Pages().front(build_site(projects, lock, audit, changes, built, osv))
 
 
 def write_projects_map(projects: list[Project], path: Path) -> None:

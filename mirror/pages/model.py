@@ -101,6 +101,17 @@ class DataSource:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServedData:
+    """The advisories this appliance serves at osv/ (the facts of osv/meta.json)."""
+
+    records: int
+    newest_modified: str | None
+    taken_at: str | None
+    sha256: str | None
+    reason: str | None  # why there are none, when records is 0
+
+
+@dataclasses.dataclass(frozen=True)
 class AuditSummary:
     ran: bool
     reason: str | None
@@ -149,10 +160,11 @@ class Site:
     charts: tuple[Chart, ...]
     changes: tuple[ChangeGroup, ...] | None  # None: not a refresh
     documents: tuple[Document, ...]
+    served: ServedData | None = None  # None: this build serves no vulnerability endpoint
 
 
 def build_site(projects: list[Project], lock: Lock, audit: AuditReport | None = None, changes: dict | None = None,
-               built: str | None = None, osv_meta: dict | None = None) -> Site:
+               built: str | None = None, osv: dict | None = None) -> Site:
     all_targets = tuple(str(t) for t in lock.targets)
     by_filename = {f.filename: f for f in lock.files}
     findings: dict[tuple[str, str], list[Finding]] = {}
@@ -166,11 +178,12 @@ def build_site(projects: list[Project], lock: Lock, audit: AuditReport | None = 
     present = {p.name for p in pages}
     return Site(
         summary=summary,
-        audit=_audit_summary(audit, pages, osv_meta) if audit else None,
+        audit=_audit_summary(audit, pages) if audit else None,
         projects=pages,
         charts=_charts(pages, audit),
         changes=_changes(changes, present) if changes else None,
-        documents=_documents(changes is not None, osv_meta is not None),
+        documents=_documents(changes is not None, bool(osv and osv.get("records"))),
+        served=_served(osv) if osv is not None else None,
     )
 
 
@@ -223,14 +236,13 @@ def _advisory(finding: Finding) -> Advisory:
                     severity=finding.severity, href=vuln_href(finding.id), ignored=finding.ignored)
 
 
-def _audit_summary(audit: AuditReport, pages: tuple[ProjectPage, ...], osv_meta: dict | None) -> AuditSummary:
+def _served(meta: dict) -> ServedData:
+    return ServedData(records=meta.get("records") or 0, newest_modified=meta.get("newest-modified"),
+                      taken_at=meta.get("taken-at"), sha256=meta.get("sha256"), reason=meta.get("reason"))
+
+
+def _audit_summary(audit: AuditReport, pages: tuple[ProjectPage, ...]) -> AuditSummary:
     sources = [_source(s) for s in audit.sources]
-    if osv_meta is not None:
-        sources.append(DataSource(
-            label="served by this mirror at osv/ (osv/meta.json)", records=osv_meta.get("records"),
-            newest_modified=osv_meta.get("newest-modified"), taken_at=osv_meta.get("taken-at"),
-            sha256=osv_meta.get("sha256"),
-        ))
     return AuditSummary(
         ran=audit.ran, reason=audit.reason, releases=len(audit.audited), known=len(audit.vulnerabilities),
         ignored=len(audit.ignored) if audit.ran else 0,
@@ -306,7 +318,8 @@ def _documents(refresh: bool, osv: bool) -> tuple[Document, ...]:
     if refresh:
         documents.append(Document("changes.json", "changes.json", "what this refresh changed"))
     if osv:
-        documents.append(Document("osv/meta.json", "osv/meta.json", "the vulnerability data: sha256, records, age"))
+        documents.append(Document("osv/meta.json", "osv/meta.json", "the vulnerability data served here: sha256, records, age"))
+        documents.append(Document("osv/PyPI/all.zip", "osv/PyPI/all.zip", "that OSV export: osv-scanner's offline database"))
     documents += [
         Document("pip.conf", "pip.conf", "pip configuration for this address"),
         Document("uv.toml", "uv.toml", "uv configuration for this address"),
