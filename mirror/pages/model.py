@@ -147,6 +147,7 @@ class Summary:
     files: int
     bytes: int
     targets: tuple[str, ...]
+    platforms: tuple[tuple[str, tuple[str, ...]], ...]  # the targets as platform -> Python versions
     built: str | None
     lock_sha256: str
     index_url: str
@@ -173,7 +174,8 @@ def build_site(projects: list[Project], lock: Lock, audit: AuditReport | None = 
     pages = tuple(_project(p, all_targets, by_filename, findings) for p in projects)
     summary = Summary(
         projects=len(pages), files=sum(p.files for p in pages), bytes=sum(p.size for p in pages),
-        targets=all_targets, built=built, lock_sha256=lock.sha256, index_url=lock.index_url,
+        targets=all_targets, platforms=_platforms(lock), built=built, lock_sha256=lock.sha256,
+        index_url=lock.index_url,
     )
     present = {p.name for p in pages}
     return Site(
@@ -198,6 +200,13 @@ def vuln_href(vuln_id: str) -> str:
 def severity_rank(severity: str | None) -> int:
     """0 for CRITICAL ... 3 for LOW, 4 for unrated: sorts most severe first."""
     return LEVELS.index(severity) if severity in LEVELS else len(LEVELS)
+
+
+def _platforms(lock: Lock) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    pythons: dict[str, list[str]] = {}
+    for target in lock.targets:  # sorted by Python version
+        pythons.setdefault(target.platform, []).append(target.python)
+    return tuple((platform, tuple(versions)) for platform, versions in sorted(pythons.items()))
 
 
 def _project(project: Project, all_targets: tuple[str, ...], by_filename: dict,

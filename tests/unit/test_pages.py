@@ -75,7 +75,8 @@ BOTH = ("py3.11-manylinux_x86_64", "py3.12-manylinux_x86_64")
 def test_the_site_model_holds_every_release_file_target_and_advisory():
     site = build_site(PROJECTS, LOCK, AUDIT, CHANGES, "2024-05-01T10:00:00Z", OSV_META)
 
-    assert site.summary == Summary(projects=3, files=4, bytes=221_200, targets=BOTH, built="2024-05-01T10:00:00Z",
+    assert site.summary == Summary(projects=3, files=4, bytes=221_200, targets=BOTH,
+                                   platforms=(("manylinux_x86_64", ("3.11", "3.12")),), built="2024-05-01T10:00:00Z",
                                    lock_sha256=LOCK.sha256, index_url="https://pypi.org/simple/")
     assert site.audit == AuditSummary(
         ran=True, reason=None, releases=4, known=2, ignored=1, affected_releases=1,
