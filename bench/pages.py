@@ -8,10 +8,10 @@ its sub_filter and CSP), and opened in Debian's chromium through Playwright.
 
 Measured at 5,000 projects and, as the baseline in the same run, at 29 (the
 pip-audit set's size): the time to write the whole site, the front page's
-bytes, the page load, and the filter: the time from an input event to the
-next painted frame, for each keystroke of a typed query and for clearing it
-(every row shown again: the worst case). The floor is the same measurement
-with no input at all.
+bytes, the page load, and the filter: the time from an input event until the
+first matching row is painted in the viewport, for each keystroke of a typed
+query (its matches deep down the table) and for clearing it (every row shown
+again). The floor is one frame with no input at all.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ PLATFORMS = ("manylinux_x86_64", "manylinux_aarch64")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
-# A person typing a name, then clearing the box.
-KEYSTROKES = ("s", "sy", "syn", "synth-0", "synth-01", "synth-012", "synth-0123", "")
+# A person typing a name near the end of the table, then clearing the box.
+KEYSTROKES = ("s", "sy", "syn", "synth-0", "synth-04", "synth-049", "synth-0499", "synth-04999", "")
 
-# One input event, then wait for the frame it causes to be painted.
+# One input event, then frame after frame until the first matching row is
+# painted inside the viewport (an off-screen block renders only when near it).
 _FILTER = """async (query) => {
   const input = document.getElementById("filter");
   const started = performance.now();
@@ -45,8 +46,16 @@ _FILTER = """async (query) => {
     input.value = query;
     input.dispatchEvent(new Event("input", {bubbles: true}));
   }
-  await new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0)));
-  return performance.now() - started;
+  const frame = () => new Promise(resolve => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  await frame();
+  if (query === null) { return performance.now() - started; }
+  for (let i = 0; i < 600; i++) {
+    const row = document.querySelector("#project-table tbody:not([hidden]) tr:not([hidden])");
+    const box = row && row.getBoundingClientRect();
+    if (!row || (box.height > 0 && box.top < innerHeight)) { return performance.now() - started; }
+    await frame();
+  }
+  throw new Error("the first match never showed: " + query);
 }"""
 
 
@@ -139,6 +148,7 @@ def _browse(browser, url: str, rounds: int) -> dict:
         if outside:
             raise BenchError(f"the front page asked for something elsewhere: {outside[:3]}")
         load = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
+        page.evaluate("document.getElementById('filter').scrollIntoView()")  # where a person types
         timings: dict[str, list[float]] = {query: [] for query in KEYSTROKES}
         floor = []
         for _ in range(rounds):
@@ -167,7 +177,7 @@ def _section(results: dict, rounds: int) -> Section:
         ("keystroke", f"{BASELINE} projects ms", f"{PROJECTS:,} projects ms", "large / small"),
         tuple((f"`{q}`" if q else "(cleared)", ms(small["filter"][q]), ms(large["filter"][q]),
                times(large["filter"][q] / small["filter"][q])) for q in KEYSTROKES),
-        "Filter, input event to the next painted frame"))
+        "Filter, input event until the first match is painted in the viewport"))
     worst = max(large["filter"].values())
     section.goals += [
         Goal(f"front page size, {PROJECTS:,} projects", "< 2 MB", mb(large["bytes"]), large["bytes"] < 2e6),

@@ -61,23 +61,39 @@
     var input = document.getElementById("filter");
     var vulnerable = document.getElementById("filter-vulnerable");
     var count = document.getElementById("filter-count");
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
     // Read once: at thousands of rows, touching the DOM per keystroke is the cost.
-    var names = rows.map(function (row) { return row.cells[0].textContent; });
-    var flagged = rows.map(function (row) { return row.classList.contains("vulnerable"); });
+    var blocks = Array.prototype.slice.call(table.tBodies);
+    var rows = [], names = [], flagged = [], blockOf = [];
+    blocks.forEach(function (block, b) {
+      Array.prototype.forEach.call(block.rows, function (row) {
+        rows.push(row);
+        names.push(row.cells[0].textContent);
+        flagged.push(row.classList.contains("vulnerable"));
+        blockOf.push(b);
+      });
+    });
     var shown = rows.map(function () { return true; });
+    var blockShown = blocks.map(function () { return true; });
 
     function apply() {
       var query = normalize(input.value);
       var onlyVulnerable = vulnerable ? vulnerable.checked : false;
       var visible = 0;
+      var inBlock = blocks.map(function () { return 0; });
       for (var i = 0; i < rows.length; i++) {
         var show = names[i].indexOf(query) !== -1 && (!onlyVulnerable || flagged[i]);
         if (show !== shown[i]) {
           rows[i].hidden = !show;
           shown[i] = show;
         }
-        if (show) { visible++; }
+        if (show) { visible++; inBlock[blockOf[i]]++; }
+      }
+      // An empty block goes away at once: an off-screen one would keep its last size until scrolled to.
+      for (var b = 0; b < blocks.length; b++) {
+        if ((inBlock[b] > 0) !== blockShown[b]) {
+          blockShown[b] = inBlock[b] > 0;
+          blocks[b].hidden = !blockShown[b];
+        }
       }
       count.textContent = visible + " of " + rows.length + " projects";
     }
