@@ -21,10 +21,9 @@ import os
 import time
 from pathlib import Path
 
+import artifacts
 from common import IMAGE, BenchError, Settings, container, log, median, port_in_use, rmtree, wait_http
 from report import Goal, Section, Table, mb, ms, secs, times
-
-import artifacts
 
 PROJECTS = 5000
 BASELINE = 29

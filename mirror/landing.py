@@ -24,7 +24,7 @@ from mirror.audit import AuditReport
 from mirror.files import write_atomic
 from mirror.index import Project
 from mirror.lock import Lock
-from mirror.pages.model import PROJECTS, Site, build_site, human_bytes
+from mirror.pages.model import PROJECTS, ProjectPage, Site, build_site, human_bytes
 
 PAGES = Path(__file__).parent / "pages"
 ASSETS = "assets"
@@ -63,14 +63,8 @@ class Pages:
     def front(self, site: Site) -> str:
         return self._front.render(site=site, root="")
 
-    def project(self, site: Site, page) -> str:
+    def project(self, site: Site, page: ProjectPage) -> str:
         return self._project.render(site=site, p=page, root="../../")
-
-
-def render_landing(projects: list[Project], lock: Lock, audit: AuditReport | None = None,
-                   changes: dict | None = None, built: str | None = None, osv: dict | None = None) -> str:
-    """The front page alone, as write_landing writes it."""
-    return Pages().front(build_site(projects, lock, audit, changes, built, osv))
 
 
 def write_projects_map(projects: list[Project], path: Path) -> None:

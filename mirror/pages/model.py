@@ -213,15 +213,15 @@ def _project(project: Project, all_targets: tuple[str, ...], by_filename: dict,
              findings: dict[tuple[str, str], list[Finding]]) -> ProjectPage:
     files_by_version: dict[str, list[FileEntry]] = {v: [] for v in project.versions}
     for f in project.files:
-        locked = by_filename.get(f.filename)
-        served = set(locked.targets) if locked else set()
+        locked = by_filename[f.filename]  # the index is built from the lock's files
+        served = set(locked.targets)
         targets = tuple(t for t in all_targets if t in served)
         entry = FileEntry(
             filename=f.filename, href=f"{PACKAGES}/{urllib.parse.quote(f.filename)}", size=f.size, sha256=f.sha256,
             upload_time=f.upload_time, requires_python=f.requires_python, yanked=f.yanked, targets=targets,
             all_targets=bool(all_targets) and len(targets) == len(all_targets),
         )
-        files_by_version.setdefault(locked.version if locked else "", []).append(entry)
+        files_by_version[locked.version].append(entry)
     releases = []
     for version in reversed(project.versions):
         files = tuple(files_by_version[version])
