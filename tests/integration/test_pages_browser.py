@@ -85,7 +85,8 @@ def only_from(visit: Visit, origin: str) -> list[str]:
 
 
 def visible_projects(page) -> list[str]:
-    return page.eval_on_selector_all("#project-table tbody tr:not([hidden]) td:first-child",
+    # A block with no match is hidden whole, its rows left as they were (site.js).
+    return page.eval_on_selector_all("#project-table tbody:not([hidden]) tr:not([hidden]) td:first-child",
                                      "cells => cells.map(c => c.textContent)")
 
 

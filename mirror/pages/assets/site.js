@@ -62,40 +62,45 @@
     var vulnerable = document.getElementById("filter-vulnerable");
     var count = document.getElementById("filter-count");
     // Read once: at thousands of rows, touching the DOM per keystroke is the cost.
-    var blocks = Array.prototype.slice.call(table.tBodies);
-    var rows = [], names = [], flagged = [], blockOf = [];
-    blocks.forEach(function (block, b) {
-      Array.prototype.forEach.call(block.rows, function (row) {
-        rows.push(row);
-        names.push(row.cells[0].textContent);
-        flagged.push(row.classList.contains("vulnerable"));
-        blockOf.push(b);
-      });
+    var blocks = Array.prototype.slice.call(table.tBodies).map(function (block) {
+      var rows = Array.prototype.slice.call(block.rows);
+      return {
+        element: block,
+        shown: true,
+        rows: rows,
+        names: rows.map(function (row) { return row.cells[0].textContent; }),
+        flagged: rows.map(function (row) { return row.classList.contains("vulnerable"); }),
+        rowShown: rows.map(function () { return true; })
+      };
     });
-    var shown = rows.map(function () { return true; });
-    var blockShown = blocks.map(function () { return true; });
+    var total = blocks.reduce(function (sum, block) { return sum + block.rows.length; }, 0);
 
+    // A block with no match is hidden whole and its rows are left as they
+    // were: rows change only in blocks that show, so typing and clearing
+    // touch few elements even at thousands of rows.
     function apply() {
       var query = normalize(input.value);
       var onlyVulnerable = vulnerable ? vulnerable.checked : false;
       var visible = 0;
-      var inBlock = blocks.map(function () { return 0; });
-      for (var i = 0; i < rows.length; i++) {
-        var show = names[i].indexOf(query) !== -1 && (!onlyVulnerable || flagged[i]);
-        if (show !== shown[i]) {
-          rows[i].hidden = !show;
-          shown[i] = show;
+      blocks.forEach(function (block) {
+        var matches = block.names.map(function (name, i) {
+          return name.indexOf(query) !== -1 && (!onlyVulnerable || block.flagged[i]);
+        });
+        var matched = matches.filter(Boolean).length;
+        visible += matched;
+        if ((matched > 0) !== block.shown) {
+          block.shown = matched > 0;
+          block.element.hidden = !block.shown;
         }
-        if (show) { visible++; inBlock[blockOf[i]]++; }
-      }
-      // An empty block goes away at once: an off-screen one would keep its last size until scrolled to.
-      for (var b = 0; b < blocks.length; b++) {
-        if ((inBlock[b] > 0) !== blockShown[b]) {
-          blockShown[b] = inBlock[b] > 0;
-          blocks[b].hidden = !blockShown[b];
+        if (!block.shown) { return; }
+        for (var i = 0; i < matches.length; i++) {
+          if (matches[i] !== block.rowShown[i]) {
+            block.rowShown[i] = matches[i];
+            block.rows[i].hidden = !matches[i];
+          }
         }
-      }
-      count.textContent = visible + " of " + rows.length + " projects";
+      });
+      count.textContent = visible + " of " + total + " projects";
     }
 
     input.addEventListener("input", apply);
