@@ -53,11 +53,73 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
-    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache
+    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache; \
+    python3 -m mirror.layers /out/pypi /out/layers
+
+# The tree's build time and identity, for scripts/build (the images' epoch
+# and content labels are known only once the tree is).
+FROM scratch AS build-info
+COPY --from=builder /out/pypi/mirror.json /out/pypi/lock.json /
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
-COPY --from=builder /out/pypi /srv/pypi
+# The tree in layers that stay the same when unrelated projects change
+# (mirror/layers.py): packages by project-name bucket, then the index pages,
+# the vulnerability data and the documents. Put new top-level tree entries
+# in the tree, not here: mirror/layers.py routes them.
+# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/p00/ /
+COPY --from=builder /out/layers/p01/ /
+COPY --from=builder /out/layers/p02/ /
+COPY --from=builder /out/layers/p03/ /
+COPY --from=builder /out/layers/p04/ /
+COPY --from=builder /out/layers/p05/ /
+COPY --from=builder /out/layers/p06/ /
+COPY --from=builder /out/layers/p07/ /
+COPY --from=builder /out/layers/p08/ /
+COPY --from=builder /out/layers/p09/ /
+COPY --from=builder /out/layers/p10/ /
+COPY --from=builder /out/layers/p11/ /
+COPY --from=builder /out/layers/p12/ /
+COPY --from=builder /out/layers/p13/ /
+COPY --from=builder /out/layers/p14/ /
+COPY --from=builder /out/layers/p15/ /
+COPY --from=builder /out/layers/p16/ /
+COPY --from=builder /out/layers/p17/ /
+COPY --from=builder /out/layers/p18/ /
+COPY --from=builder /out/layers/p19/ /
+COPY --from=builder /out/layers/p20/ /
+COPY --from=builder /out/layers/p21/ /
+COPY --from=builder /out/layers/p22/ /
+COPY --from=builder /out/layers/p23/ /
+COPY --from=builder /out/layers/p24/ /
+COPY --from=builder /out/layers/p25/ /
+COPY --from=builder /out/layers/p26/ /
+COPY --from=builder /out/layers/p27/ /
+COPY --from=builder /out/layers/p28/ /
+COPY --from=builder /out/layers/p29/ /
+COPY --from=builder /out/layers/p30/ /
+COPY --from=builder /out/layers/p31/ /
+COPY --from=builder /out/layers/p32/ /
+COPY --from=builder /out/layers/p33/ /
+COPY --from=builder /out/layers/p34/ /
+COPY --from=builder /out/layers/p35/ /
+COPY --from=builder /out/layers/p36/ /
+COPY --from=builder /out/layers/p37/ /
+COPY --from=builder /out/layers/p38/ /
+COPY --from=builder /out/layers/p39/ /
+COPY --from=builder /out/layers/p40/ /
+COPY --from=builder /out/layers/p41/ /
+COPY --from=builder /out/layers/p42/ /
+COPY --from=builder /out/layers/p43/ /
+COPY --from=builder /out/layers/p44/ /
+COPY --from=builder /out/layers/p45/ /
+COPY --from=builder /out/layers/p46/ /
+COPY --from=builder /out/layers/p47/ /
+COPY --from=builder /out/layers/simple/ /
+COPY --from=builder /out/layers/osv/ /
+COPY --from=builder /out/layers/docs/ /
+# END layers generated from mirror/layers.py
 
 FROM ${RUNTIME_IMAGE} AS mirror
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -68,7 +130,63 @@ COPY nginx/*.conf /etc/pypi-mirror/nginx/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
-COPY --from=builder /out/pypi /srv/pypi
+# The tree in layers that stay the same when unrelated projects change
+# (mirror/layers.py): packages by project-name bucket, then the index pages,
+# the vulnerability data and the documents. Put new top-level tree entries
+# in the tree, not here: mirror/layers.py routes them.
+# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/p00/ /
+COPY --from=builder /out/layers/p01/ /
+COPY --from=builder /out/layers/p02/ /
+COPY --from=builder /out/layers/p03/ /
+COPY --from=builder /out/layers/p04/ /
+COPY --from=builder /out/layers/p05/ /
+COPY --from=builder /out/layers/p06/ /
+COPY --from=builder /out/layers/p07/ /
+COPY --from=builder /out/layers/p08/ /
+COPY --from=builder /out/layers/p09/ /
+COPY --from=builder /out/layers/p10/ /
+COPY --from=builder /out/layers/p11/ /
+COPY --from=builder /out/layers/p12/ /
+COPY --from=builder /out/layers/p13/ /
+COPY --from=builder /out/layers/p14/ /
+COPY --from=builder /out/layers/p15/ /
+COPY --from=builder /out/layers/p16/ /
+COPY --from=builder /out/layers/p17/ /
+COPY --from=builder /out/layers/p18/ /
+COPY --from=builder /out/layers/p19/ /
+COPY --from=builder /out/layers/p20/ /
+COPY --from=builder /out/layers/p21/ /
+COPY --from=builder /out/layers/p22/ /
+COPY --from=builder /out/layers/p23/ /
+COPY --from=builder /out/layers/p24/ /
+COPY --from=builder /out/layers/p25/ /
+COPY --from=builder /out/layers/p26/ /
+COPY --from=builder /out/layers/p27/ /
+COPY --from=builder /out/layers/p28/ /
+COPY --from=builder /out/layers/p29/ /
+COPY --from=builder /out/layers/p30/ /
+COPY --from=builder /out/layers/p31/ /
+COPY --from=builder /out/layers/p32/ /
+COPY --from=builder /out/layers/p33/ /
+COPY --from=builder /out/layers/p34/ /
+COPY --from=builder /out/layers/p35/ /
+COPY --from=builder /out/layers/p36/ /
+COPY --from=builder /out/layers/p37/ /
+COPY --from=builder /out/layers/p38/ /
+COPY --from=builder /out/layers/p39/ /
+COPY --from=builder /out/layers/p40/ /
+COPY --from=builder /out/layers/p41/ /
+COPY --from=builder /out/layers/p42/ /
+COPY --from=builder /out/layers/p43/ /
+COPY --from=builder /out/layers/p44/ /
+COPY --from=builder /out/layers/p45/ /
+COPY --from=builder /out/layers/p46/ /
+COPY --from=builder /out/layers/p47/ /
+COPY --from=builder /out/layers/simple/ /
+COPY --from=builder /out/layers/osv/ /
+COPY --from=builder /out/layers/docs/ /
+# END layers generated from mirror/layers.py
 USER 101:101
 EXPOSE 8080 8443
 STOPSIGNAL SIGQUIT

@@ -126,9 +126,31 @@ variable "SOURCE_URL" {
   description = "source URL recorded in the org.opencontainers.image.source label (scripts/build: git remote)"
 }
 
+variable "IMAGE_EPOCH" {
+  default     = ""
+  description = "the images' creation time and file times in seconds since 1970 (empty: SOURCE_DATE_EPOCH); scripts/build sets it to the tree's build time, which makes the image IDs reproducible"
+}
+
+variable "LOCK_SHA256" {
+  default     = ""
+  description = "sha256 of the tree's lock.json, for the io.pypi-mirror.lock.sha256 label (scripts/build sets it)"
+}
+
+variable "MANIFEST_SHA256" {
+  default     = ""
+  description = "sha256 of the tree's mirror.json, for the io.pypi-mirror.manifest.sha256 label (scripts/build sets it)"
+}
+
 variable "FILE_INPUTS_SHA256" {
   default     = ""
   description = "no longer used (file inputs are content-addressed through the inputs context); accepted so old scripts keep working"
+}
+
+# The epoch of the images: BuildKit's SOURCE_DATE_EPOCH (config and history
+# times, and with rewrite-timestamp every file time in the layers).
+function "epoch" {
+  params = []
+  result = IMAGE_EPOCH != "" ? IMAGE_EPOCH : SOURCE_DATE_EPOCH
 }
 
 # A host path as a build context: absolute as is, relative from where bake runs.
@@ -239,9 +261,9 @@ target "_common" {
     PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)
     PYPI_MIRROR_KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
     PYPI_MIRROR_SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH
-    }, SOURCE_DATE_EPOCH == "" ? {} : {
+    }, epoch() == "" ? {} : {
     # BuildKit's own: the images' creation time and file times.
-    SOURCE_DATE_EPOCH = SOURCE_DATE_EPOCH
+    SOURCE_DATE_EPOCH = epoch()
   })
   labels = merge({
     "org.opencontainers.image.title"       = "pypi-mirror"
@@ -249,9 +271,15 @@ target "_common" {
     "org.opencontainers.image.version"     = TAG
     "org.opencontainers.image.revision"    = REVISION
     "org.opencontainers.image.source"      = SOURCE_URL
-    }, SOURCE_DATE_EPOCH == "" ? {} : {
-    "org.opencontainers.image.created" = formatdate("YYYY-MM-DD'T'hh:mm:ssZ", timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s"))
+    }, epoch() == "" ? {} : {
+    "org.opencontainers.image.created" = formatdate("YYYY-MM-DD'T'hh:mm:ssZ", timeadd("1970-01-01T00:00:00Z", "${epoch()}s"))
+    }, LOCK_SHA256 == "" ? {} : {
+    "io.pypi-mirror.lock.sha256" = LOCK_SHA256
+    }, MANIFEST_SHA256 == "" ? {} : {
+    "io.pypi-mirror.manifest.sha256" = MANIFEST_SHA256
   })
+  # Same lock, bases and source, same image ID: every file time is clamped to the epoch.
+  output = ["type=docker,rewrite-timestamp=true"]
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
@@ -263,6 +291,14 @@ target "mirror" {
   inherits = ["_common"]
   target   = "mirror"
   tags     = ["pypi-mirror:${TAG}"]
+}
+
+# The tree's mirror.json and lock.json alone: scripts/build reads the epoch
+# and the content labels off them before it builds the images.
+target "build-info" {
+  inherits = ["_common"]
+  target   = "build-info"
+  output   = ["type=local,dest=build-info"]
 }
 
 target "wheelhouse" {

@@ -18,6 +18,13 @@ ensure_kubectl() {
   export PATH="$TOOLS_DIR/usr/bin:$PATH"
 }
 
+# The CNCF distribution registry, for the push/pull tests (Debian 12 has 2.8).
+ensure_registry() {
+  command -v docker-registry >/dev/null 2>&1 && return
+  echo "$ME: installing docker-registry" >&2
+  apt_install docker-registry
+}
+
 # The browser tests drive Debian's chromium through Playwright, which never
 # downloads a browser of its own (tests/integration/test_pages_browser.py).
 ensure_chromium() {
@@ -29,4 +36,5 @@ ensure_chromium() {
 ensure_test_tools() {
   ensure_kubectl
   ensure_chromium
+  ensure_registry
 }
