@@ -76,10 +76,11 @@ class NoDistributionError(MirrorError):
         self.name, self.version, self.target, self.what = name, version, target, what
 
     def __str__(self) -> str:
+        from mirror.settings import spell  # settings imports this module
         return (
             f"{self.name}=={self.version} has no {self.what} for {self.target} "
-            "(mirror sdists with INCLUDE_SDISTS=1 / --include-sdists, or leave the target out "
-            "with SKIP_MISSING_WHEELS=1 / --skip-missing-wheels)"
+            f"(mirror sdists with {_switch(spell('include_sdists'))}, or leave the target out "
+            f"with {_switch(spell('skip_missing_wheels'))})"
         )
 
 
@@ -118,7 +119,9 @@ class AuditUnavailableError(MirrorError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return f"the audit could not run (AUDIT=fail / --audit fail needs it): {self.reason}"
+        from mirror.settings import spell  # settings imports this module
+        knob = spell("audit")
+        return f"the audit could not run ({knob}{'=' if knob.isupper() else ' '}fail needs it): {self.reason}"
 
 
 class VulnerabilitiesFoundError(MirrorError):
@@ -149,3 +152,8 @@ class VerifyFailed(MirrorError):
 
     def __str__(self) -> str:
         return f"{self.url} failed {len(self.steps)} check(s): {', '.join(self.steps)}"
+
+
+def _switch(knob: str) -> str:
+    """A yes/no knob switched on, as the user writes it: INCLUDE_SDISTS=1 or --include-sdists."""
+    return f"{knob}=1" if knob.isupper() else knob

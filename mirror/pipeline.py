@@ -23,7 +23,7 @@ from mirror.manifest import build_time, format_time, write_manifest
 from mirror.resolve import resolve
 from mirror.sbom import write_sbom
 from mirror.select import select
-from mirror.settings import Settings
+from mirror.settings import Settings, spell
 from mirror.targets import parse_targets
 from mirror.upstream import Upstream, mask
 
@@ -50,7 +50,8 @@ def build(settings: Settings) -> Lock:
     elif settings.requirements:
         lock = lock_requirements(settings, upstream, previous)
     else:
-        raise InputError("nothing to mirror: give a requirements file (REQUIREMENTS / -r) or a lock (LOCK / --lock)")
+        raise InputError(f"nothing to mirror: give a requirements file ({spell('requirements')}) "
+                         f"or a lock ({spell('lock')})")
     built, built_from = build_time(lock, settings.source_date_epoch)
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -101,8 +102,8 @@ def lock_requirements(settings: Settings, upstream: Upstream, previous: dict | N
     preferences = None
     if settings.keep_previous_pins:
         if not previous:
-            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)",
-                             option="keep_previous_pins")
+            raise InputError(f"keeping the previous pins needs the previous build's manifest "
+                             f"({spell('previous_manifest')})", option="keep_previous_pins")
         preferences = {t["name"]: t["pins"] for t in previous["lock"]["targets"]}
     pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
                    ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)

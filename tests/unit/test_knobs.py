@@ -61,4 +61,4 @@ def test_a_malformed_environment_default_is_one_error_line_naming_the_variable(m
 def test_nothing_to_mirror_is_one_line(capsys, tmp_path):
     assert main(["build", "-o", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.splitlines()[-1] == ("pypi-mirror: error: nothing to mirror: give a requirements "
-                                                        "file (REQUIREMENTS / -r) or a lock (LOCK / --lock)")
+                                                        "file (--requirements) or a lock (--lock)")

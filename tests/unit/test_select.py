@@ -81,9 +81,17 @@ def test_no_compatible_wheel_names_package_version_and_target():
         pick(LINUX_312, MSGPACK, MSGPACK_FILES, include_sdists=False)
     assert str(info.value) == (
         "msgpack==1.1.0 has no compatible wheel for py3.12-manylinux_x86_64 "
-        "(mirror sdists with INCLUDE_SDISTS=1 / --include-sdists, or leave the target out "
-        "with SKIP_MISSING_WHEELS=1 / --skip-missing-wheels)"
+        "(mirror sdists with --include-sdists, or leave the target out with --skip-missing-wheels)"
     )
+
+
+def test_in_an_image_build_the_hint_names_the_bake_variables(monkeypatch):
+    monkeypatch.setenv("PYPI_MIRROR_INCLUDE_SDISTS", "")
+    monkeypatch.setenv("PYPI_MIRROR_SKIP_MISSING_WHEELS", "")
+    with pytest.raises(NoDistributionError) as info:
+        pick(LINUX_312, MSGPACK, MSGPACK_FILES, include_sdists=False)
+    assert str(info.value).endswith("(mirror sdists with INCLUDE_SDISTS=1, or leave the target out "
+                                    "with SKIP_MISSING_WHEELS=1)")
 
 
 def test_no_wheel_nor_sdist_says_so():
