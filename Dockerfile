@@ -42,7 +42,10 @@ ARG PYPI_MIRROR_REQUIREMENTS \
     PYPI_MIRROR_PREVIOUS_MANIFEST \
     PYPI_MIRROR_PREVIOUS_AUDIT \
     PYPI_MIRROR_KEEP_PREVIOUS_PINS \
-    PYPI_MIRROR_SOURCE_DATE_EPOCH
+    PYPI_MIRROR_SOURCE_DATE_EPOCH \
+    PYPI_MIRROR_EXTRAS \
+    PYPI_MIRROR_GROUPS \
+    PYPI_MIRROR_EXTRA_INDEX_URLS
 # File inputs (requirement trees, lock, OSV export, ignore list, previous
 # documents) come from the named context `inputs` (docker-bake.hcl assembles
 # it): their content is in the cache key, any size works, and a bind mount
@@ -50,6 +53,7 @@ ARG PYPI_MIRROR_REQUIREMENTS \
 # mount keeps verified files and uv's metadata between builds; the tree is
 # written fresh to /out every time.
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
+    --mount=type=secret,id=index_urls \
     --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
@@ -127,6 +131,7 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # not use; only ours run.
 RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
 COPY nginx/*.conf /etc/pypi-mirror/nginx/
+COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map

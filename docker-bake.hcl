@@ -16,7 +16,7 @@
 # BEGIN generated from mirror/settings.py (python3 -m mirror.knobs --write)
 variable "REQUIREMENTS" {
   default     = "requirements/pip-audit.txt"
-  description = "requirements file to resolve (with its -r / -c includes)"
+  description = "requirement sets, space-separated, each resolved on its own: requirements files (with their -r / -c includes), pyproject.toml, pylock.toml, uv.lock"
 }
 
 variable "LOCK" {
@@ -79,6 +79,21 @@ variable "KEEP_PREVIOUS_PINS" {
   description = "keep PREVIOUS_MANIFEST's pins where they still fit; only what is new resolves afresh"
 }
 
+variable "EXTRAS" {
+  default     = ""
+  description = "optional dependencies of pyproject.toml / uv.lock / pylock.toml sets, space-separated ('all': every one)"
+}
+
+variable "GROUPS" {
+  default     = ""
+  description = "PEP 735 dependency groups of those sets, space-separated ('all': every one)"
+}
+
+variable "EXTRA_INDEX_URLS" {
+  default     = ""
+  description = "more upstream indexes, space-separated, asked before INDEX_URL: a project comes from the first index that has it; credentials do not belong here (EXTRA_INDEX_URLS_FILE)"
+}
+
 variable "SOURCE_DATE_EPOCH" {
   default     = ""
   description = "the tree's build time in seconds since 1970 (empty: the newest upload time of the mirrored files); also the images' creation time"
@@ -94,6 +109,11 @@ variable "TAG" {
 variable "INDEX_URL_FILE" {
   default     = ""
   description = "path of a file holding the upstream URL with credentials (a BuildKit secret; replaces INDEX_URL)"
+}
+
+variable "EXTRA_INDEX_URLS_FILE" {
+  default     = ""
+  description = "path of a file of index URLs with credentials, one per line, each for the index of the same URL (a BuildKit secret)"
 }
 
 variable "NETRC_FILE" {
@@ -178,18 +198,43 @@ function "inside" {
   result = path == "" ? "" : "/inputs/${name}/${basename(path)}"
 }
 
-# REQUIREMENTS: one or more paths; the first one's folder goes in whole, so
-# its -r / -c includes (at any depth below it) come along.
+# REQUIREMENTS: one or more paths (one set each); the deepest folder that
+# holds them all goes in whole, so each set's -r / -c includes (at any depth
+# below it) come along, and two teams' sets in sibling folders both arrive.
+# Never "/" (the whole host): sets that share no folder but the root keep the
+# first one's folder, and build.py names the set that did not come along.
 function "requirements_root" {
   params = []
-  result = LOCK != "" ? "" : dirname(split(" ", trimspace(REQUIREMENTS))[0])
+  result = LOCK != "" ? "" : (
+    common_folder(requirement_dirs()) == "/" ? requirement_dirs()[0] : common_folder(requirement_dirs()))
+}
+
+function "requirement_dirs" {
+  params = []
+  result = [for p in compact(split(" ", trimspace(REQUIREMENTS))) : dirname(p)]
+}
+
+# The longest leading run of path segments every folder shares ("." if none, "/" for the root).
+function "common_folder" {
+  params = [dirs]
+  result = length(dirs) == 0 ? "" : (shared_segments(dirs) == 0 ? "." : (
+    join("/", slice(split("/", dirs[0]), 0, shared_segments(dirs))) == "" ? "/" :
+    join("/", slice(split("/", dirs[0]), 0, shared_segments(dirs)))))
+}
+
+function "shared_segments" {
+  params = [dirs]
+  result = length([
+    for i, part in split("/", dirs[0]) : i
+    if length([for d in dirs : d if length(split("/", d)) > i && join("/", slice(split("/", d), 0, i + 1)) == join("/", slice(split("/", dirs[0]), 0, i + 1))]) == length(dirs)
+  ])
 }
 
 function "requirements_inside" {
   params = []
   result = LOCK != "" ? "" : join(" ", [
-    for p in split(" ", trimspace(REQUIREMENTS)) : "/inputs/requirements/${trimprefix(p, "${requirements_root()}/")}"
-    if p != ""
+    for p in compact(split(" ", trimspace(REQUIREMENTS))) :
+    "/inputs/requirements/${trimprefix(trimprefix(p, "${requirements_root()}/"), "./")}"
   ])
 }
 
@@ -261,6 +306,9 @@ target "_common" {
     PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)
     PYPI_MIRROR_KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
     PYPI_MIRROR_SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH
+    PYPI_MIRROR_EXTRAS              = EXTRAS
+    PYPI_MIRROR_GROUPS              = GROUPS
+    PYPI_MIRROR_EXTRA_INDEX_URLS    = EXTRA_INDEX_URLS
     }, epoch() == "" ? {} : {
     # BuildKit's own: the images' creation time and file times.
     SOURCE_DATE_EPOCH = epoch()
@@ -284,6 +332,7 @@ target "_common" {
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
     NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
+    EXTRA_INDEX_URLS_FILE == "" ? [] : ["id=index_urls,src=${EXTRA_INDEX_URLS_FILE}"],
   )
 }
 

@@ -17,8 +17,10 @@ from common import REPO, BenchError, Settings, log, rmtree
 
 sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 
+import auth  # noqa: E402
 import buildtime  # noqa: E402
 import layers  # noqa: E402
+import matrix  # noqa: E402
 import pages  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
@@ -29,8 +31,10 @@ SUITES = {
     "servers": servers.suite,
     "scale": scale.suite,
     "build": buildtime.suite,
+    "matrix": matrix.suite,
     "tls-load": tls.suite,
     "layers": layers.suite,
+    "auth": auth.suite,
     "pages": pages.suite,
 }
 
