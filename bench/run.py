@@ -21,6 +21,7 @@ import auth  # noqa: E402
 import buildtime  # noqa: E402
 import layers  # noqa: E402
 import matrix  # noqa: E402
+import pages  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
 import servers  # noqa: E402
@@ -34,6 +35,7 @@ SUITES = {
     "tls-load": tls.suite,
     "layers": layers.suite,
     "auth": auth.suite,
+    "pages": pages.suite,
 }
 
 

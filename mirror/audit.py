@@ -26,6 +26,7 @@ from packaging.version import InvalidVersion, Version
 from mirror.errors import AuditUnavailableError, InputError, VulnDatabaseError, VulnerabilitiesFoundError
 from mirror.lock import Lock
 from mirror.settings import FIELDS
+from mirror.severity import severity_of
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,11 @@ class Finding:
     fixed: tuple[str, ...] = ()  # versions that fix it, above this one, oldest first
     summary: str = ""
     ignored: str | None = None  # the ignore list's reason, when it names this record
+    severity: str | None = None  # LOW, MODERATE, HIGH, CRITICAL (mirror/severity.py), or None: not said
 
     def to_json(self) -> dict:
         entry = {"name": self.name, "version": self.version, "id": self.id, "aliases": list(self.aliases),
-                 "fixed-in": list(self.fixed), "summary": self.summary}
+                 "fixed-in": list(self.fixed), "summary": self.summary, "severity": self.severity}
         if self.ignored is not None:
             entry["reason"] = self.ignored
         return entry
@@ -264,6 +266,7 @@ def affects(record: dict, name: str, version: str) -> Finding | None:
         aliases=tuple(sorted(a for a in record.get("aliases") or [] if a != record["id"])),
         fixed=tuple(sorted(fixed, key=Version)),
         summary=_summary(record),
+        severity=severity_of(record),
     )
 
 

@@ -25,7 +25,16 @@ ensure_registry() {
   apt_install docker-registry
 }
 
+# The browser tests drive Debian's chromium through Playwright, which never
+# downloads a browser of its own (tests/integration/test_pages_browser.py).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "$ME: installing chromium (apt-get) for the browser tests" >&2
+  apt_install chromium || { echo "$ME: error: cannot install chromium" >&2; return 1; }
+}
+
 ensure_test_tools() {
   ensure_kubectl
+  ensure_chromium
   ensure_registry
 }

@@ -154,6 +154,12 @@ def test_auth_applies_to_plain_http_too(tls_mirror):
     assert requests.get(f"http://127.0.0.1:{port}/simple/", timeout=10).status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/", "/projects/pip-audit/", "/assets/site.js"])
+def test_the_pages_for_people_are_behind_auth_too(tls_mirror, pki, path):
+    assert https_get(tls_mirror, pki["ca"], path).status_code == 401
+    assert https_get(tls_mirror, pki["ca"], path, auth=(USER, PASSWORD)).status_code == 200
+
+
 def test_normalizing_redirect_is_not_given_before_auth(tls_mirror, pki):
     # A 301 vs 404 would tell an anonymous caller which projects the mirror holds.
     response = https_get(tls_mirror, pki["ca"], "/simple/Pip_Audit/")

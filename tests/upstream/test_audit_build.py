@@ -48,7 +48,10 @@ def test_warn_reports_each_advisory_with_aliases_and_fixes_and_builds(build, tmp
     assert source["sha256"] == hashlib.sha256(osv_zip.read_bytes()).hexdigest()
     landing = (tmp_path / "out" / "index.html").read_text()
     assert "2 known vulnerabilities in the 2 mirrored releases" in landing
-    assert "<td>PYSEC-2018-28</td><td>CVE-2018-18074</td><td>2.20.0</td>" in landing
+    assert ('<a href="osv/v1/vulns/PYSEC-2018-28">PYSEC-2018-28</a> <span class="aliases">(CVE-2018-18074)</span>'
+            '</td><td data-label="fixed in">2.20.0</td>') in landing
+    project_page = (tmp_path / "out" / "projects" / "requests" / "index.html").read_text()
+    assert '<a href="../../osv/v1/vulns/GHSA-j8r2-6x86-q33q">GHSA-j8r2-6x86-q33q</a>' in project_page
     assert "@MIRROR_URL@/simple/" in landing
 
 
@@ -77,8 +80,10 @@ def test_fail_passes_with_both_ignored_and_the_report_keeps_the_reasons(build, t
         ("GHSA-j8r2-6x86-q33q", "no proxies with credentials"),
         ("PYSEC-2018-28", "the mirror's clients never follow https-to-http redirects"),
     ]
-    assert "Ignored: requests 2.19.1 GHSA-j8r2-6x86-q33q: no proxies with credentials" in (
-        tmp_path / "out" / "index.html").read_text()
+    landing = (tmp_path / "out" / "index.html").read_text()
+    assert "No known vulnerabilities in the 2 mirrored releases." in landing
+    assert ('<a href="projects/requests/#v2.19.1">requests 2.19.1</a> '
+            '<a href="osv/v1/vulns/GHSA-j8r2-6x86-q33q">GHSA-j8r2-6x86-q33q</a>: no proxies with credentials') in landing
 
 
 def test_fail_with_one_of_two_ignored_still_names_the_other(build, tmp_path, osv_zip):
