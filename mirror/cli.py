@@ -13,7 +13,7 @@ from mirror import __version__
 from mirror.audit import MODES, SERVICES
 from mirror.errors import MirrorError, VerifyFailed
 from mirror.pipeline import build
-from mirror.settings import DEFAULT_INDEX_URL, DEFAULT_PLATFORMS, DEFAULT_PYTHON_VERSIONS, Settings
+from mirror.settings import DEFAULT_INDEX_URL, DEFAULT_PLATFORMS, DEFAULT_PYTHON_VERSIONS, OSV_EXPORT_URL, Settings
 from mirror.targets import PLATFORMS
 from mirror.upstream import mask
 from mirror.verify import Verifier
@@ -52,6 +52,7 @@ def _run_build(args: argparse.Namespace) -> None:
         jobs=args.jobs,
         audit=args.audit,
         vuln_db=args.vuln_db,
+        vuln_db_url=args.vuln_db_url,
         vuln_service=args.vuln_service,
         audit_ignore=args.audit_ignore,
         previous_manifest=args.previous_manifest,
@@ -95,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--audit", choices=MODES, default="warn",
                    help="known vulnerabilities: report them (warn), fail the build (fail), or skip (off)")
     b.add_argument("--vuln-db", type=Path, help="OSV database export (zip of OSV JSON records, e.g. PyPI/all.zip)")
+    b.add_argument("--vuln-db-url", default=OSV_EXPORT_URL,
+                   help="without --vuln-db, download the OSV export served under /osv/ from here ('' = never)")
     b.add_argument("--vuln-service", choices=SERVICES, help="ask this online service too (needs network to it)")
     b.add_argument("--audit-ignore", type=Path, help="vulnerability ids to ignore, one `ID  reason` per line")
     b.add_argument("--previous-manifest", type=Path,

@@ -21,7 +21,13 @@ PIP_CONF = """# pip configuration for the mirror at @MIRROR_URL@
 [global]
 index-url = @MIRROR_URL@/simple/
 @PIP_TRUSTED_HOST@
+# pip-audit reads no pip.conf: give it the mirror's OSV endpoint in the environment
+# (all of this, ready to source: @MIRROR_URL@/activate):
+#   PIP_AUDIT_VULNERABILITY_SERVICE=osv PIP_AUDIT_OSV_URL=@MIRROR_URL@/osv/v1/query
 """
+
+# A POSIX sh file to source: the index and pip-audit's OSV endpoint in the environment.
+ACTIVATE = Path(__file__).with_name("templates") / "activate"
 
 UV_TOML = """# uv configuration for the mirror at @MIRROR_URL@
 # uv pip install --config-file /path/to/this/file PACKAGE (or UV_CONFIG_FILE=...),
@@ -35,15 +41,16 @@ default = true
 
 
 def write_landing(projects: list[Project], lock: Lock, root: Path, audit: AuditReport | None = None,
-                  changes: dict | None = None, built: str | None = None) -> None:
-    page = render_landing(projects, lock, audit, changes, built)
+                  changes: dict | None = None, built: str | None = None, osv: dict | None = None) -> None:
+    page = render_landing(projects, lock, audit, changes, built, osv)
     write_atomic(root / "index.html", page.encode("utf-8"))
     write_atomic(root / "pip.conf", PIP_CONF.encode("utf-8"))
     write_atomic(root / "uv.toml", UV_TOML.encode("utf-8"))
+    write_atomic(root / "activate", ACTIVATE.read_bytes())
 
 
 def render_landing(projects: list[Project], lock: Lock, audit: AuditReport | None = None,
-                   changes: dict | None = None, built: str | None = None) -> str:
+                   changes: dict | None = None, built: str | None = None, osv: dict | None = None) -> str:
     files = sum(len(p.files) for p in projects)
     lock_sha256 = lock.sha256
     size = sum(f.size for p in projects for f in p.files)
@@ -93,12 +100,32 @@ export UV_DEFAULT_INDEX=@MIRROR_URL@/simple/</pre>
     <p>Machine-readable: <a href="simple/">simple/</a> (PEP 503 HTML and PEP 691 JSON), <a href="lock.json">lock.json</a>,
       <a href="mirror.json">mirror.json</a> (manifest), <a href="sbom.cdx.json">sbom.cdx.json</a> (CycloneDX SBOM),
       <a href="audit.json">audit.json</a>.</p>
-{render_audit_summary(audit) if audit else ""}{render_changes(changes) if changes else ""}    <h2>Projects</h2>
+{render_osv(osv) if osv else ""}{render_audit_summary(audit) if audit else ""}{render_changes(changes) if changes else ""}    <h2>Projects</h2>
     <table>
       <tr><th>project</th><th>versions</th><th>files</th></tr>
 {rows}    </table>
   </body>
 </html>
+"""
+
+
+def render_osv(osv: dict) -> str:
+    """The advisories served at /osv/ (the facts of osv/meta.json) and how pip-audit uses them."""
+    if osv.get("records"):
+        facts = (f"{osv['records']} OSV records for PyPI (export sha256 <code>{html.escape(osv['sha256'])}</code>, "
+                 f"newest modified {html.escape(str(osv.get('newest-modified')))}, taken "
+                 f"{html.escape(str(osv.get('taken-at')))}): <a href=\"osv/meta.json\">osv/meta.json</a>, "
+                 "<a href=\"osv/PyPI/all.zip\">osv/PyPI/all.zip</a> (osv-scanner's offline database).")
+    else:
+        facts = (f"No advisory data: {html.escape(osv.get('reason') or 'none')}. The endpoint answers, "
+                 "but knows no vulnerabilities.")
+    return f"""    <h2>Audit with pip-audit</h2>
+    <p>{facts}</p>
+    <p>This mirror answers OSV's API at <code>@MIRROR_URL@/osv/v1/query</code>. Source <a href="activate">activate</a>
+      (pip, uv and pip-audit in the environment), then audit; <code>--strict</code> makes a dependency that
+      could not be audited an error instead of a skip:</p>
+    <pre>curl -fsSo activate @MIRROR_URL@/activate &amp;&amp; . ./activate
+pip-audit --strict -r requirements.txt</pre>
 """
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+# OSV's public PyPI export (mirror/vulndb.py downloads it when no VULN_DB is given).
+OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 # The Linux machines a team most likely runs; README lists every platform name.
 DEFAULT_PYTHON_VERSIONS = "3.10 3.11 3.12 3.13 3.14"
@@ -28,6 +30,8 @@ class Settings:
     # The build-time audit (mirror/audit.py): warn, fail or off; an OSV export and/or OSV's API.
     audit: str = "warn"
     vuln_db: Path | None = None
+    # Without vuln_db, the export served under /osv/ (and audited with) is downloaded from here; "" = never.
+    vuln_db_url: str = OSV_EXPORT_URL
     vuln_service: str | None = None
     audit_ignore: Path | None = None
     # A refresh: the previous build's mirror.json (or lock.json) and audit.json, for changes.json.
