@@ -3,7 +3,7 @@
 #
 # Base image contracts (any image meeting them works, Debian or Alpine, any registry):
 #   BUILDER_IMAGE  python3 >= 3.9 with pip and venv
-#   RUNTIME_IMAGE  nginx >= 1.22 and /bin/sh
+#   RUNTIME_IMAGE  nginx >= 1.22 with its njs module (ngx_http_js_module.so, njs >= 0.7.9) and /bin/sh
 # Nothing here uses a distro package manager or relies on a base image's
 # ENV, USER, CMD or nginx config (stand-in bases imported from a tarball have none).
 ARG BUILDER_IMAGE=python:3.13-slim
@@ -68,9 +68,18 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     if [ -s /run/secrets/previous_audit ]; then set -- "$@" --previous-audit /run/secrets/previous_audit; fi; \
     case "$KEEP_PREVIOUS_PINS" in 1|true|yes) set -- "$@" --keep-previous-pins;; esac; \
     cd /src && python3 build.py build "$@"
+# Three layers, each changing only with its own input: the files and pages (the
+# lock), the advisories (the OSV export: an advisory-only refresh ships just
+# that layer), and the documents describing both. mirror/pipeline.py gave the
+# first two reproducible mtimes; the layer roots take theirs from them.
+RUN set -eu; mkdir -p /out/layers/content /out/layers/osv; \
+    mv /out/pypi/packages /out/pypi/simple /out/layers/content/; mv /out/pypi/osv /out/layers/osv/; \
+    touch -r /out/layers/content/simple /out/layers/content; touch -r /out/layers/osv/osv /out/layers/osv
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
+COPY --from=builder /out/layers/content /srv/pypi
+COPY --from=builder /out/layers/osv /srv/pypi
 COPY --from=builder /out/pypi /srv/pypi
 
 FROM ${RUNTIME_IMAGE} AS mirror
@@ -78,10 +87,12 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # The official nginx image's own hooks edit /etc/nginx, which this image does
 # not use; only ours run.
 RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
-COPY nginx/*.conf /etc/pypi-mirror/nginx/
+COPY nginx/*.conf nginx/osv.js /etc/pypi-mirror/nginx/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
+COPY --from=builder /out/layers/content /srv/pypi
+COPY --from=builder /out/layers/osv /srv/pypi
 COPY --from=builder /out/pypi /srv/pypi
 USER 101:101
 EXPOSE 8080 8443

@@ -50,34 +50,34 @@ def version_key(text: object) -> str | None:
 
 
 def key_of(version: Version) -> str | None:
-    release = list(version.release)
-    while release and release[-1] == 0:
-        release.pop()
-    numbers = [version.epoch, *release]
-    key = [_number(version.epoch), *(_number(n) for n in release), "!"]
-    if version.pre is None and version.post is None and version.dev is not None:
-        key.append("A")
-    elif version.pre is None:
-        key.append("E")
-    else:
-        key.append(_PRE[version.pre[0]] + _number(version.pre[1]))
-        numbers.append(version.pre[1])
-    key.append("A" if version.post is None else "B" + _number(version.post))
-    key.append("C" if version.dev is None else "B" + _number(version.dev))
-    if version.local is None:
-        key.append("A")
-    else:
-        key.append("B")
-        for part in version.local.split("."):
-            key.append("b" + _number(int(part)) if part.isdigit() else "a" + part + "!")
-    joined = "".join(key)
-    if any(len(str(n)) > _MAX_DIGITS for n in (*numbers, version.post or 0, version.dev or 0)):
+    try:
+        release = list(version.release)
+        while release and release[-1] == 0:
+            release.pop()
+        key = [_number(version.epoch), *(_number(n) for n in release), "!"]
+        if version.pre is None and version.post is None and version.dev is not None:
+            key.append("A")
+        elif version.pre is None:
+            key.append("E")
+        else:
+            key.append(_PRE[version.pre[0]] + _number(version.pre[1]))
+        key.append("A" if version.post is None else "B" + _number(version.post))
+        key.append("C" if version.dev is None else "B" + _number(version.dev))
+        if version.local is None:
+            key.append("A")
+        else:
+            key.append("B")
+            for part in version.local.split("."):
+                key.append("b" + _number(int(part)) if part.isdigit() else "a" + part + "!")
+    except ValueError:  # a number longer than the length prefix allows
         return None
-    return joined
+    return "".join(key)
 
 
 def _number(n: int) -> str:
     digits = str(n)
+    if len(digits) > _MAX_DIGITS:
+        raise ValueError(n)
     return f"{len(digits):03d}{digits}"
 
 

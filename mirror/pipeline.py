@@ -16,7 +16,7 @@ from mirror.audit import audit
 from mirror.changes import compare, read_previous, write_changes
 from mirror.download import download
 from mirror.errors import InputError
-from mirror.files import write_atomic
+from mirror.files import set_mtimes, write_atomic
 from mirror.index import PACKAGES, build_projects, write_index
 from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
@@ -27,7 +27,7 @@ from mirror.select import select
 from mirror.settings import Settings
 from mirror.targets import parse_targets
 from mirror.upstream import Upstream, mask
-from mirror.vulndb import load_export, write_osv_tree
+from mirror.vulndb import OSV_DIR, export_time, load_export, write_osv_tree
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,11 @@ def build(settings: Settings) -> Lock:
         projects = build_projects(list(lock.files), staging / PACKAGES)
         write_index(projects, staging)
         osv_meta = write_osv_tree(export, staging)
+        # Reproducible mtimes for the two big image layers (see the Dockerfile).
+        if built is not None:
+            for folder in (PACKAGES, "simple"):
+                set_mtimes(staging / folder, built.timestamp())
+        set_mtimes(staging / OSV_DIR, export_time(export))
         write_landing(projects, lock, staging, report, changes, format_time(built), osv_meta)
         write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
         write_atomic(staging / AUDIT_NAME, report.to_json().encode("utf-8"))
