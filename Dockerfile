@@ -27,47 +27,34 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
 
 COPY build.py /src/
 COPY mirror/ /src/mirror/
-# REQUIREMENTS is a requirements file, or a lock.json from an earlier build
-# when INPUT_IS_LOCK is set (bake sets both from its LOCK variable).
-ARG REQUIREMENTS=requirements/pip-audit.txt
-ARG INPUT_IS_LOCK=
-ARG PYTHON_VERSIONS=
-ARG PLATFORMS=
-ARG INCLUDE_SDISTS=
-ARG SKIP_MISSING_WHEELS=
-# File inputs (the audit's OSV export and ignore list, a previous build's
-# manifest and audit for changes.json) come in as secrets so that any host
-# path works and none lands in a layer. Secrets are not in the cache key:
-# FILE_INPUTS_SHA256 (their hashes, set by scripts/build) re-runs the step
-# when one changes.
-ARG AUDIT=warn
-ARG KEEP_PREVIOUS_PINS=
-ARG FILE_INPUTS_SHA256=
-# Empty: the build time is the newest mirrored file's upload time (mirror/manifest.py).
-ARG SOURCE_DATE_EPOCH=
-COPY ${REQUIREMENTS} /src/input/requirements
-# The cache mount keeps verified files and uv's metadata between builds; the
-# tree itself is written fresh to /out every time.
+# Every build.py knob arrives as a PYPI_MIRROR_* build arg (docker-bake.hcl
+# maps its variables onto them) and build.py reads them as its defaults: no
+# argument building here. Build args are environment variables in RUN.
+ARG PYPI_MIRROR_REQUIREMENTS \
+    PYPI_MIRROR_LOCK \
+    PYPI_MIRROR_PYTHON_VERSIONS \
+    PYPI_MIRROR_PLATFORMS \
+    PYPI_MIRROR_INCLUDE_SDISTS \
+    PYPI_MIRROR_SKIP_MISSING_WHEELS \
+    PYPI_MIRROR_AUDIT \
+    PYPI_MIRROR_VULN_DB \
+    PYPI_MIRROR_VULN_DB_URL \
+    PYPI_MIRROR_AUDIT_IGNORE \
+    PYPI_MIRROR_PREVIOUS_MANIFEST \
+    PYPI_MIRROR_PREVIOUS_AUDIT \
+    PYPI_MIRROR_KEEP_PREVIOUS_PINS \
+    PYPI_MIRROR_SOURCE_DATE_EPOCH
+# File inputs (requirement trees, lock, OSV export, ignore list, previous
+# documents) come from the named context `inputs` (docker-bake.hcl assembles
+# it): their content is in the cache key, any size works, and a bind mount
+# keeps them out of every layer. Secrets are for secrets only. The cache
+# mount keeps verified files and uv's metadata between builds; the tree is
+# written fresh to /out every time.
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
-    --mount=type=secret,id=vuln_db --mount=type=secret,id=audit_ignore \
-    --mount=type=secret,id=previous_manifest --mount=type=secret,id=previous_audit \
+    --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
-    set -eu; . /src/mirror/secrets.sh; \
-    set -- --out /out/pypi --nginx-map /out/nginx/projects.map --index-url "$UPSTREAM" --cache-dir /cache; \
-    if [ -n "$INPUT_IS_LOCK" ]; then set -- "$@" --lock /src/input/requirements; \
-    else set -- "$@" --requirements /src/input/requirements; fi; \
-    if [ -n "$CA_BUNDLE" ]; then set -- "$@" --ca-bundle "$CA_BUNDLE"; fi; \
-    if [ -n "$PYTHON_VERSIONS" ]; then set -- "$@" --python-versions "$PYTHON_VERSIONS"; fi; \
-    if [ -n "$PLATFORMS" ]; then set -- "$@" --platforms "$PLATFORMS"; fi; \
-    case "$INCLUDE_SDISTS" in 1|true|yes) set -- "$@" --include-sdists;; esac; \
-    case "$SKIP_MISSING_WHEELS" in 1|true|yes) set -- "$@" --skip-missing-wheels;; esac; \
-    set -- "$@" --audit "${AUDIT:-warn}"; \
-    if [ -s /run/secrets/vuln_db ]; then set -- "$@" --vuln-db /run/secrets/vuln_db; fi; \
-    if [ -s /run/secrets/audit_ignore ]; then set -- "$@" --audit-ignore /run/secrets/audit_ignore; fi; \
-    if [ -s /run/secrets/previous_manifest ]; then set -- "$@" --previous-manifest /run/secrets/previous_manifest; fi; \
-    if [ -s /run/secrets/previous_audit ]; then set -- "$@" --previous-audit /run/secrets/previous_audit; fi; \
-    case "$KEEP_PREVIOUS_PINS" in 1|true|yes) set -- "$@" --keep-previous-pins;; esac; \
-    cd /src && python3 build.py build "$@"
+    set -eu; . /src/mirror/secrets.sh; cd /src; \
+    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache
 # Three layers, each changing only with its own input: the files and pages (the
 # lock), the advisories (the OSV export: an advisory-only refresh ships just
 # that layer), and the documents describing both. mirror/pipeline.py gave the

@@ -1,120 +1,222 @@
 # docker buildx bake                      -> pypi-mirror:latest (the appliance)
 # docker buildx bake wheelhouse           -> pypi-mirror-wheelhouse:latest (the tree alone)
 # Every variable can be set from the environment: TAG=2026-11 docker buildx bake
+# `docker buildx bake --list=variables` lists them with their descriptions.
+# Needs buildx >= 0.20 (variable descriptions) and Docker engine >= 23.
+#
+# File inputs (REQUIREMENTS, LOCK, VULN_DB, AUDIT_IGNORE, PREVIOUS_*) are host
+# paths, absolute or relative to where bake runs. Each reaches the build
+# through the named context `inputs` (target "inputs" below), so its content
+# is part of the cache key and none of it lands in a layer. buildx asks for
+# `--allow fs.read=DIR` for a path outside the current folder;
+# scripts/build passes it for the paths it was given.
 
-variable "TAG" {
-  default = "latest"
-}
-
-# Path in the repo of the requirements file to mirror.
+# The build.py knobs: mirror/settings.py defines each one (name, default,
+# description); this block is generated from it.
+# BEGIN generated from mirror/settings.py (python3 -m mirror.knobs --write)
 variable "REQUIREMENTS" {
-  default = "requirements/pip-audit.txt"
+  default     = "requirements/pip-audit.txt"
+  description = "requirements file to resolve (with its -r / -c includes)"
 }
 
-# A lock.json from an earlier build, used instead of REQUIREMENTS: no
-# resolving, and the same lock always gives the same tree.
 variable "LOCK" {
-  default = ""
+  default     = ""
+  description = "a lock.json from an earlier build, used instead of REQUIREMENTS: no resolving, the same tree"
 }
 
-# Upstream Simple API. Credentials do not belong here (build args are in the
-# image history, and the build refuses them): use INDEX_URL_FILE or NETRC_FILE.
 variable "INDEX_URL" {
-  default = "https://pypi.org/simple/"
+  default     = "https://pypi.org/simple/"
+  description = "upstream Simple API; credentials do not belong here (INDEX_URL_FILE, NETRC_FILE)"
 }
 
-# Path of a file holding the upstream URL with credentials (a BuildKit secret;
-# it replaces INDEX_URL). Empty: none.
-variable "INDEX_URL_FILE" {
-  default = ""
-}
-
-# Path of a netrc file with upstream credentials (a BuildKit secret). Empty: none.
-variable "NETRC_FILE" {
-  default = ""
-}
-
-# Path of a CA bundle for upstream TLS, passed as a BuildKit secret. Empty: none.
-variable "CA_BUNDLE" {
-  default = ""
-}
-
-# Empty: build.py's defaults (README, "Targets").
 variable "PYTHON_VERSIONS" {
-  default = ""
+  default     = "3.10 3.11 3.12 3.13 3.14"
+  description = "Python versions to mirror for, e.g. '3.9 3.13'"
 }
 
 variable "PLATFORMS" {
-  default = ""
+  default     = "manylinux_x86_64 manylinux_aarch64"
+  description = "platforms to mirror for (README, Targets)"
 }
 
 variable "INCLUDE_SDISTS" {
-  default = ""
+  default     = "0"
+  description = "mirror each pin's sdist too"
 }
 
 variable "SKIP_MISSING_WHEELS" {
-  default = ""
+  default     = "0"
+  description = "leave out (with a warning) a target that lacks a wheel, instead of failing"
 }
 
-# Path (in the repo, or absolute) of an OSV database export: the zip of OSV
-# JSON records OSV publishes per ecosystem (PyPI/all.zip). It goes in as a
-# BuildKit secret, so any path works and it stays out of the layers. Empty:
-# none, and /audit.json says the audit did not run.
-variable "VULN_DB" {
-  default = ""
-}
-
-# warn: report known vulnerabilities and build; fail: a known vulnerability
-# that is not ignored, or no data to audit with, fails the build; off: no audit.
 variable "AUDIT" {
-  default = "warn"
+  default     = "warn"
+  description = "known vulnerabilities: report them and build (warn), fail the build on one that is not ignored or when there is no data (fail), or skip the audit (off)"
 }
 
-# Path of the audit's ignore list, one `ID  reason` per line (# comments), a
-# BuildKit secret like VULN_DB. Empty: none.
+variable "VULN_DB" {
+  default     = ""
+  description = "OSV database export: the zip of OSV records OSV publishes per ecosystem (PyPI/all.zip)"
+}
+
+variable "VULN_DB_URL" {
+  default     = ""
+  description = "without VULN_DB, the OSV export served under /osv/ (and audited with) is downloaded from here when it answers; empty: OSV's public PyPI export; off: never"
+}
+
 variable "AUDIT_IGNORE" {
-  default = ""
+  default     = ""
+  description = "vulnerability ids to ignore, one `ID  reason` per line (# comments)"
 }
 
-# A refresh (README, "Refresh"): the previous build's mirror.json (or
-# lock.json) and audit.json, as secrets like VULN_DB; the build then writes
-# /changes.json. Empty: none.
 variable "PREVIOUS_MANIFEST" {
-  default = ""
+  default     = ""
+  description = "the previous build's mirror.json or lock.json: the build writes changes.json against it"
 }
 
 variable "PREVIOUS_AUDIT" {
-  default = ""
+  default     = ""
+  description = "the previous build's audit.json, for the advisories that appeared or went away"
 }
 
-# "1": keep PREVIOUS_MANIFEST's pins where they still satisfy the
-# requirements, so only what is new resolves afresh.
 variable "KEEP_PREVIOUS_PINS" {
-  default = ""
+  default     = "0"
+  description = "keep PREVIOUS_MANIFEST's pins where they still fit; only what is new resolves afresh"
 }
 
-# sha256 of the file inputs above (VULN_DB, AUDIT_IGNORE, PREVIOUS_*);
-# scripts/build sets it. Secrets are not part of BuildKit's cache key: without
-# this, a new database would reuse the previous build's audit.
-variable "FILE_INPUTS_SHA256" {
-  default = ""
+variable "SOURCE_DATE_EPOCH" {
+  default     = ""
+  description = "the tree's build time in seconds since 1970 (empty: the newest upload time of the mirrored files); also the images' creation time"
+}
+# END generated from mirror/settings.py
+
+# The image's own knobs.
+variable "TAG" {
+  default     = "latest"
+  description = "tag of the images built (pypi-mirror:TAG, pypi-mirror-wheelhouse:TAG)"
+}
+
+variable "INDEX_URL_FILE" {
+  default     = ""
+  description = "path of a file holding the upstream URL with credentials (a BuildKit secret; replaces INDEX_URL)"
+}
+
+variable "NETRC_FILE" {
+  default     = ""
+  description = "path of a netrc file with upstream credentials (a BuildKit secret)"
+}
+
+variable "CA_BUNDLE" {
+  default     = ""
+  description = "path of a CA bundle for upstream TLS (a BuildKit secret); scripts/build passes the host's"
 }
 
 variable "BUILDER_IMAGE" {
-  default = "python:3.13-slim"
+  default     = "python:3.13-slim"
+  description = "base of the build stage: python3 >= 3.9 with pip and venv"
 }
 
 variable "RUNTIME_IMAGE" {
-  default = "nginx:1.28"
+  default     = "nginx:1.28"
+  description = "base of the appliance: nginx >= 1.22 with njs, and /bin/sh"
 }
 
-# Recorded in the image labels; scripts/build fills them in from git.
 variable "REVISION" {
-  default = ""
+  default     = ""
+  description = "source revision recorded in the org.opencontainers.image.revision label (scripts/build: git)"
 }
 
 variable "SOURCE_URL" {
-  default = ""
+  default     = ""
+  description = "source URL recorded in the org.opencontainers.image.source label (scripts/build: git remote)"
+}
+
+variable "FILE_INPUTS_SHA256" {
+  default     = ""
+  description = "no longer used (file inputs are content-addressed through the inputs context); accepted so old scripts keep working"
+}
+
+# A host path as a build context: absolute as is, relative from where bake runs.
+function "host_dir" {
+  params = [path]
+  result = substr(path, 0, 1) == "/" ? path : "cwd://${path}"
+}
+
+# The folder of a file input; the current folder (nothing copied) when unset.
+function "input_dir" {
+  params = [path]
+  result = path == "" ? "cwd://." : host_dir(dirname(path))
+}
+
+# A COPY source that matches the file, or nothing when it is missing (a
+# one-character glob), so build.py names the missing input instead of BuildKit.
+function "input_glob" {
+  params = [path]
+  result = path == "" ? "no-such-input-[x]" : regex_replace(basename(path), "(.)$", "[$1]")
+}
+
+# Where a file input sits inside the build, or "" when unset.
+function "inside" {
+  params = [name, path]
+  result = path == "" ? "" : "/inputs/${name}/${basename(path)}"
+}
+
+# REQUIREMENTS: one or more paths; the first one's folder goes in whole, so
+# its -r / -c includes (at any depth below it) come along.
+function "requirements_root" {
+  params = []
+  result = LOCK != "" ? "" : dirname(split(" ", trimspace(REQUIREMENTS))[0])
+}
+
+function "requirements_inside" {
+  params = []
+  result = LOCK != "" ? "" : join(" ", [
+    for p in split(" ", trimspace(REQUIREMENTS)) : "/inputs/requirements/${trimprefix(p, "${requirements_root()}/")}"
+    if p != ""
+  ])
+}
+
+# One small target per file input: its folder is the context, the COPY names
+# the file alone, so BuildKit sends nothing else from that folder.
+target "_input_requirements" {
+  context           = requirements_root() == "" ? "cwd://." : host_dir(requirements_root())
+  dockerfile-inline = requirements_root() == "" ? "FROM scratch\n" : "FROM scratch\nCOPY . /requirements/\n"
+}
+
+target "_input_file" {
+  name              = "_input_${item}"
+  matrix            = { item = ["lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit"] }
+  context           = input_dir(lookup(input_paths(), item, ""))
+  dockerfile-inline = "FROM scratch\nCOPY ${input_glob(lookup(input_paths(), item, ""))} /${item}/\n"
+}
+
+function "input_paths" {
+  params = []
+  result = {
+    lock = LOCK, vuln_db = VULN_DB, audit_ignore = AUDIT_IGNORE,
+    previous_manifest = PREVIOUS_MANIFEST, previous_audit = PREVIOUS_AUDIT,
+  }
+}
+
+# The named context the build step mounts at /inputs.
+target "inputs" {
+  contexts = {
+    requirements      = "target:_input_requirements"
+    lock              = "target:_input_lock"
+    vuln_db           = "target:_input_vuln_db"
+    audit_ignore      = "target:_input_audit_ignore"
+    previous_manifest = "target:_input_previous_manifest"
+    previous_audit    = "target:_input_previous_audit"
+  }
+  dockerfile-inline = <<EOT
+FROM scratch
+COPY --from=requirements / /
+COPY --from=lock / /
+COPY --from=vuln_db / /
+COPY --from=audit_ignore / /
+COPY --from=previous_manifest / /
+COPY --from=previous_audit / /
+EOT
 }
 
 group "default" {
@@ -124,35 +226,42 @@ group "default" {
 target "_common" {
   context    = "."
   dockerfile = "Dockerfile"
-  args = {
-    BUILDER_IMAGE       = BUILDER_IMAGE
-    RUNTIME_IMAGE       = RUNTIME_IMAGE
-    INDEX_URL           = INDEX_URL
-    REQUIREMENTS        = LOCK != "" ? LOCK : REQUIREMENTS
-    INPUT_IS_LOCK       = LOCK != "" ? "1" : ""
-    PYTHON_VERSIONS     = PYTHON_VERSIONS
-    PLATFORMS           = PLATFORMS
-    INCLUDE_SDISTS      = INCLUDE_SDISTS
-    SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
-    AUDIT               = AUDIT
-    KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
-    FILE_INPUTS_SHA256  = FILE_INPUTS_SHA256
-  }
-  labels = {
+  contexts   = { inputs = "target:inputs" }
+  args = merge({
+    BUILDER_IMAGE                   = BUILDER_IMAGE
+    RUNTIME_IMAGE                   = RUNTIME_IMAGE
+    INDEX_URL                       = INDEX_URL
+    PYPI_MIRROR_REQUIREMENTS        = requirements_inside()
+    PYPI_MIRROR_LOCK                = inside("lock", LOCK)
+    PYPI_MIRROR_PYTHON_VERSIONS     = PYTHON_VERSIONS
+    PYPI_MIRROR_PLATFORMS           = PLATFORMS
+    PYPI_MIRROR_INCLUDE_SDISTS      = INCLUDE_SDISTS
+    PYPI_MIRROR_SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
+    PYPI_MIRROR_AUDIT               = AUDIT
+    PYPI_MIRROR_VULN_DB             = inside("vuln_db", VULN_DB)
+    PYPI_MIRROR_VULN_DB_URL         = VULN_DB_URL
+    PYPI_MIRROR_AUDIT_IGNORE        = inside("audit_ignore", AUDIT_IGNORE)
+    PYPI_MIRROR_PREVIOUS_MANIFEST   = inside("previous_manifest", PREVIOUS_MANIFEST)
+    PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)
+    PYPI_MIRROR_KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
+    PYPI_MIRROR_SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH
+    }, SOURCE_DATE_EPOCH == "" ? {} : {
+    # BuildKit's own: the images' creation time and file times.
+    SOURCE_DATE_EPOCH = SOURCE_DATE_EPOCH
+  })
+  labels = merge({
     "org.opencontainers.image.title"       = "pypi-mirror"
-    "org.opencontainers.image.description" = "Offline PyPI mirror (Simple API: PEP 503, 691, 658) built from ${REQUIREMENTS}"
+    "org.opencontainers.image.description" = "Offline PyPI mirror (Simple API: PEP 503, 691, 658) built from ${LOCK != "" ? "the lock ${LOCK}" : REQUIREMENTS}"
     "org.opencontainers.image.version"     = TAG
     "org.opencontainers.image.revision"    = REVISION
     "org.opencontainers.image.source"      = SOURCE_URL
-  }
+    }, SOURCE_DATE_EPOCH == "" ? {} : {
+    "org.opencontainers.image.created" = formatdate("YYYY-MM-DD'T'hh:mm:ssZ", timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s"))
+  })
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
     NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
-    VULN_DB == "" ? [] : ["id=vuln_db,src=${VULN_DB}"],
-    AUDIT_IGNORE == "" ? [] : ["id=audit_ignore,src=${AUDIT_IGNORE}"],
-    PREVIOUS_MANIFEST == "" ? [] : ["id=previous_manifest,src=${PREVIOUS_MANIFEST}"],
-    PREVIOUS_AUDIT == "" ? [] : ["id=previous_audit,src=${PREVIOUS_AUDIT}"],
   )
 }
 

@@ -24,12 +24,13 @@ from mirror.errors import AuditUnavailableError, InputError, VulnDatabaseError, 
 from mirror.lock import Lock
 from mirror.osvmatch import (VERSION_RANGES, compile_range, compile_record, in_range, key_of, matches,
                              pypi_affected, version_key)
+from mirror.settings import FIELDS
 from mirror.vulndb import Export, parse_export
 
 log = logging.getLogger(__name__)
 
-MODES = ("warn", "fail", "off")
-SERVICES = ("osv",)
+MODES = FIELDS["audit"].metadata["choices"]
+SERVICES = FIELDS["vuln_service"].metadata["choices"]
 OSV_API = "https://api.osv.dev/v1"
 REPORT_VERSION = 1
 

@@ -10,11 +10,9 @@ import sys
 from pathlib import Path
 
 from mirror import __version__
-from mirror.audit import MODES, SERVICES
 from mirror.errors import MirrorError, VerifyFailed
 from mirror.pipeline import build
-from mirror.settings import DEFAULT_INDEX_URL, DEFAULT_PLATFORMS, DEFAULT_PYTHON_VERSIONS, OSV_EXPORT_URL, Settings
-from mirror.targets import PLATFORMS
+from mirror.settings import ENV_PREFIX, FIELDS, Settings, env_default, flag_of
 from mirror.upstream import mask
 from mirror.verify import Verifier
 
@@ -22,10 +20,10 @@ PROG = "pypi-mirror"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"{PROG}: %(message)s", stream=sys.stderr)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     try:
+        args = _parser().parse_args(argv)  # PYPI_MIRROR_* defaults are read here and may be malformed
         args.handler(args)
     except MirrorError as exc:
         print(f"{PROG}: error: {mask(str(exc))}", file=sys.stderr)
@@ -37,28 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_build(args: argparse.Namespace) -> None:
-    build(Settings(
-        out=args.out,
-        requirements=args.requirements,
-        lock=args.lock,
-        index_url=args.index_url,
-        python_versions=args.python_versions,
-        platforms=args.platforms,
-        include_sdists=args.include_sdists,
-        skip_missing_wheels=args.skip_missing_wheels,
-        ca_bundle=args.ca_bundle,
-        cache_dir=args.cache_dir,
-        nginx_map=args.nginx_map,
-        jobs=args.jobs,
-        audit=args.audit,
-        vuln_db=args.vuln_db,
-        vuln_db_url=args.vuln_db_url,
-        vuln_service=args.vuln_service,
-        audit_ignore=args.audit_ignore,
-        previous_manifest=args.previous_manifest,
-        previous_audit=args.previous_audit,
-        keep_previous_pins=args.keep_previous_pins,
-    ))
+    build(Settings(**{name: getattr(args, name) for name in FIELDS}))
 
 
 def _run_verify(args: argparse.Namespace) -> None:
@@ -77,34 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     b = commands.add_parser("build", help="resolve, download, verify and write the mirror tree",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                            epilog=f"Every option also reads {ENV_PREFIX}<NAME> from the environment "
+                                   "(the bake variable's name, e.g. PYPI_MIRROR_PYTHON_VERSIONS).")
     b.set_defaults(handler=_run_build)
-    source = b.add_mutually_exclusive_group(required=True)
-    source.add_argument("-r", "--requirements", type=Path, help="requirements file to resolve")
-    source.add_argument("--lock", type=Path, help="a lock.json from an earlier build: no resolving")
-    b.add_argument("-o", "--out", type=Path, required=True, help="folder for the tree (replaced)")
-    b.add_argument("--index-url", default=DEFAULT_INDEX_URL, help="upstream Simple API")
-    b.add_argument("--python-versions", default=DEFAULT_PYTHON_VERSIONS, help="e.g. '3.9 3.13'")
-    b.add_argument("--platforms", default=DEFAULT_PLATFORMS, help=f"any of: {' '.join(PLATFORMS)}")
-    b.add_argument("--include-sdists", action="store_true", help="mirror each pin's sdist too")
-    b.add_argument("--skip-missing-wheels", action="store_true",
-                   help="leave out (with a warning) a target that lacks a wheel, instead of failing")
-    b.add_argument("--ca-bundle", help="CA bundle for upstream TLS")
-    b.add_argument("--cache-dir", type=Path, help="keeps verified files and resolver data across builds")
-    b.add_argument("--nginx-map", type=Path, help="also write nginx's project-name map here")
-    b.add_argument("--jobs", type=int, default=8, help="parallel downloads")
-    b.add_argument("--audit", choices=MODES, default="warn",
-                   help="known vulnerabilities: report them (warn), fail the build (fail), or skip (off)")
-    b.add_argument("--vuln-db", type=Path, help="OSV database export (zip of OSV JSON records, e.g. PyPI/all.zip)")
-    b.add_argument("--vuln-db-url", default=OSV_EXPORT_URL,
-                   help="without --vuln-db, download the OSV export served under /osv/ from here ('' = never)")
-    b.add_argument("--vuln-service", choices=SERVICES, help="ask this online service too (needs network to it)")
-    b.add_argument("--audit-ignore", type=Path, help="vulnerability ids to ignore, one `ID  reason` per line")
-    b.add_argument("--previous-manifest", type=Path,
-                   help="the previous build's mirror.json or lock.json: write changes.json against it")
-    b.add_argument("--previous-audit", type=Path, help="the previous build's audit.json, for advisory changes")
-    b.add_argument("--keep-previous-pins", action="store_true",
-                   help="keep the previous manifest's pins where they still fit; only new requirements resolve")
+    _add_settings(b)
 
     v = commands.add_parser("verify", help="check a running mirror by URL, step by step",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -117,3 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--run", default="pip-audit --version", help="command from that venv's bin/ to run after")
     v.add_argument("--json", type=Path, help="also write the results here")
     return parser
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """One option per Settings field, its default from PYPI_MIRROR_<NAME> when set."""
+    source = parser.add_mutually_exclusive_group()
+    for name, field in FIELDS.items():
+        meta = field.metadata
+        names = [n for n in (meta["short"], flag_of(field)) if n]
+        options = {"help": meta["description"], "dest": name, "default": env_default(field),
+                   "required": meta["required"]}
+        if meta["kind"] == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = {"path": Path, "int": int}.get(meta["kind"])
+            options["choices"] = meta["choices"]
+        group = source if name in ("requirements", "lock") else parser
+        group.add_argument(*names, **options)

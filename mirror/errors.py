@@ -12,7 +12,33 @@ class MirrorError(Exception):
 
 
 class InputError(MirrorError):
-    """A file or option given to the build is missing or malformed."""
+    """A file or option given to the build is missing or malformed.
+
+    option: the Settings field it came from; the message then starts with
+    that knob as the user sets it where the build runs (bake variable or option).
+    """
+
+    def __init__(self, message: str = "", option: str | None = None):
+        super().__init__(message)
+        self.option = option
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        if getattr(self, "option", None):
+            from mirror.settings import spell  # settings imports this module
+            return f"{spell(self.option)}: {message}"
+        return message
+
+
+class SettingError(InputError):
+    """A knob's value is malformed; names the knob as the user sets it (bake variable or option)."""
+
+    def __init__(self, name: str, value: str, expected: str):
+        self.name, self.value, self.expected = name, value, expected
+
+    def __str__(self) -> str:
+        from mirror.settings import spell  # settings imports this module
+        return f"{spell(self.name)}={self.value!r}: {self.expected}"
 
 
 class TargetError(InputError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 
@@ -32,18 +31,28 @@ from mirror.vulndb import OSV_DIR, export_time, load_export, write_osv_tree
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "lock.json"
+# The knobs that name a file the build reads (through the `inputs` context in an image build).
+INPUT_FILES = ("requirements", "lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit")
 AUDIT_NAME = "audit.json"
 
 
 def build(settings: Settings) -> Lock:
     started = time.monotonic()
+    if settings.requirements:
+        parse_targets(settings.python_versions, settings.platforms)  # a typo fails before anything else
+    check_input_files(settings)
     upstream = Upstream(settings.index_url, ca_bundle=settings.ca_bundle)
     # Read before anything slow: a bad previous manifest fails the build at once.
     previous = None
     if settings.previous_manifest:
         previous = read_previous(settings.previous_manifest, settings.previous_audit)
-    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, upstream, previous)
-    built, built_from = build_time(lock, os.environ.get("SOURCE_DATE_EPOCH"))
+    if settings.lock:
+        lock = read_lock(settings.lock)
+    elif settings.requirements:
+        lock = lock_requirements(settings, upstream, previous)
+    else:
+        raise InputError("nothing to mirror: give a requirements file (REQUIREMENTS / -r) or a lock (LOCK / --lock)")
+    built, built_from = build_time(lock, settings.source_date_epoch)
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     # The advisories the appliance serves are the ones the build audits with: one matcher, one export.
@@ -86,17 +95,24 @@ def build(settings: Settings) -> Lock:
     return lock
 
 
+def check_input_files(settings: Settings) -> None:
+    """Every file input given exists, before anything slow: one line naming the knob and the path."""
+    for name in INPUT_FILES:
+        path = getattr(settings, name)
+        if path is not None and not path.is_file():
+            raise InputError(f"file not found: {path}", option=name)
+
+
 def lock_requirements(settings: Settings, upstream: Upstream, previous: dict | None = None) -> Lock:
     targets = parse_targets(settings.python_versions, settings.platforms)
-    if not settings.requirements.is_file():
-        raise InputError(f"requirements file not found: {settings.requirements}")
     log.info("resolving %s for %d targets (%s) against %s", settings.requirements, len(targets),
              " ".join(map(str, targets)), mask(settings.index_url))
     started = time.monotonic()
     preferences = None
     if settings.keep_previous_pins:
         if not previous:
-            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)")
+            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)",
+                             option="keep_previous_pins")
         preferences = {t["name"]: t["pins"] for t in previous["lock"]["targets"]}
     pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
                    ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)

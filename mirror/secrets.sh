@@ -12,11 +12,12 @@ esac
 # its build args filled in, and this value may come with credentials.
 UPSTREAM=$INDEX_URL
 if [ -s /run/secrets/index_url ]; then UPSTREAM=$(cat /run/secrets/index_url); fi
+export PYPI_MIRROR_INDEX_URL="$UPSTREAM"
 UPSTREAM_MASKED=$(printf '%s' "$UPSTREAM" | sed 's#//[^/]*@#//***@#')
 if [ -s /run/secrets/netrc ]; then export NETRC=/run/secrets/netrc; fi
 CA_BUNDLE=
 if [ -s /run/secrets/ca_bundle ]; then
   CA_BUNDLE=/run/secrets/ca_bundle
   # pip, requests and uv each read their own variable.
-  export PIP_CERT=$CA_BUNDLE REQUESTS_CA_BUNDLE=$CA_BUNDLE SSL_CERT_FILE=$CA_BUNDLE
+  export PIP_CERT=$CA_BUNDLE REQUESTS_CA_BUNDLE=$CA_BUNDLE SSL_CERT_FILE=$CA_BUNDLE PYPI_MIRROR_CA_BUNDLE=$CA_BUNDLE
 fi

@@ -87,9 +87,9 @@ def load_export(vuln_db: Path | None, url: str | None, *, ca_bundle: str | None 
         log.info("advisories: %d OSV records from the file %s (VULN_DB), sha256 %s", len(records),
                  vuln_db.name, source["sha256"][:12])
         return export
-    if not url:
+    if not url or url == "off":
         reason = ("no vulnerability source: no OSV export given (VULN_DB / --vuln-db) and downloading it is off "
-                  "(--vuln-db-url '')")
+                  "(VULN_DB_URL=off / --vuln-db-url off)")
         log.warning("advisories: none: %s", reason)
         return Export(reason=reason)
     try:

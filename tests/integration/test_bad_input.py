@@ -12,7 +12,7 @@ from tests.integration.appliance import bake
 CASES = {
     "missing requirements file": (
         {"REQUIREMENTS": "requirements/no-such-file.txt"},
-        "requirements file not found: requirements/no-such-file.txt",
+        "REQUIREMENTS: file not found: requirements/no-such-file.txt",
     ),
     "requirement that does not exist upstream": (
         {"REQUIREMENTS": "tests/integration/requirements/nonexistent.txt"},

@@ -30,7 +30,7 @@ def test_missing_requirements_file_exits_1_with_an_error_line_and_writes_nothing
     code, out, err = run(capsys, "-r", str(missing), "-o", str(tmp_path / "out"))
     assert code == 1
     assert out == ""
-    assert err[-1] == f"pypi-mirror: error: requirements file not found: {missing}"
+    assert err[-1] == f"pypi-mirror: error: --requirements: file not found: {missing}"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -38,7 +38,7 @@ def test_missing_requirements_file_prints_exactly_one_line(tmp_path, capsys):
     missing = tmp_path / "absent.txt"
     code, _, err = run(capsys, "-r", str(missing), "-o", str(tmp_path / "out"))
     assert code == 1
-    assert err == [f"pypi-mirror: error: requirements file not found: {missing}"]
+    assert err == [f"pypi-mirror: error: --requirements: file not found: {missing}"]
 
 
 def test_unknown_platform_exits_1_with_one_line_naming_it(tmp_path, capsys):
@@ -58,7 +58,7 @@ def test_missing_lock_file_exits_1_naming_it(tmp_path, capsys):
     lock = tmp_path / "lock.json"
     code, _, err = run(capsys, "--lock", str(lock), "-o", str(tmp_path / "out"))
     assert code == 1
-    assert err == [f"pypi-mirror: error: lock file not found: {lock}"]
+    assert err == [f"pypi-mirror: error: --lock: file not found: {lock}"]
     assert list(tmp_path.iterdir()) == []
 
 
