@@ -166,11 +166,25 @@ def write_osv_tree(export: Export, root: Path) -> dict:
         for name, entries in projects.items():
             (folder / f"{name}.json").write_text(
                 json.dumps({"name": name, "records": entries}, separators=(",", ":")), encoding="utf-8")
-        meta = {**meta, "projects": len(projects), "served": len(by_id) - len(unsafe)}
+        meta = {**meta, "projects": len(projects), "served": len(by_id) - len(unsafe),
+                "derived": derived_digest(base)}
     write_atomic(base / META_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode("utf-8"))
     log.info("advisories: wrote %s/ (%d records, %d projects) in %.1f s", OSV_DIR, meta["records"],
              len(projects), time.monotonic() - started)
     return meta
+
+
+def derived_digest(base: Path) -> dict:
+    """The per-record and per-project files in one hash (mirror.json lists the export and
+    meta.json, not these tens of thousands): sha256 over `<sha256>  <path>` lines, sorted by path,
+    which is `sha256sum` output for them, run from the tree's root."""
+    lines = []
+    for folder in ("vulns", "projects"):
+        for path in sorted((base / folder).iterdir()):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            lines.append(f"{digest}  {OSV_DIR}/{folder}/{path.name}\n")
+    lines.sort(key=lambda line: line.split("  ", 1)[1])
+    return {"files": len(lines), "sha256sum-sha256": hashlib.sha256("".join(lines).encode()).hexdigest()}
 
 
 def export_time(export: Export) -> float:
