@@ -16,10 +16,10 @@ import requests
 from packaging.utils import canonicalize_name
 
 from mirror.audit import match
-from tests.fixtures.osv_db import test_records
+from tests.fixtures.osv_db import osv_test_records
 from tests.integration.appliance import run_client
 
-RECORDS = test_records()
+RECORDS = osv_test_records()
 
 
 def expected_ids(name: str, version: str | None) -> list[str]:
