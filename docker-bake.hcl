@@ -180,7 +180,7 @@ function "requirements_inside" {
 # the file alone, so BuildKit sends nothing else from that folder.
 target "_input_requirements" {
   context           = requirements_root() == "" ? "cwd://." : host_dir(requirements_root())
-  dockerfile-inline = requirements_root() == "" ? "FROM scratch\n" : "FROM scratch\nCOPY . /requirements/\n"
+  dockerfile-inline = "FROM scratch\nCOPY ${requirements_root() == "" ? input_glob("") : "."} /requirements/\n"
 }
 
 target "_input_file" {

@@ -9,19 +9,16 @@ the files inside each layer and inside compressed files.
 from __future__ import annotations
 
 import base64
-import gzip
-import io
 import re
 import secrets
 import subprocess
-import tarfile
-import zipfile
 from pathlib import Path
 
 import docker
 import pytest
 
 from tests.integration.appliance import bake
+from tests.integration.layers import search_image
 
 # Unique per run: several runs may share this Docker engine, and the image is removed afterwards.
 TAG = f"secrets-audit-{secrets.token_hex(4)}"
@@ -73,38 +70,8 @@ def variants(needles: dict[str, bytes]) -> dict[str, bytes]:
     return {**needles, "index URL token as Basic auth header": header}
 
 
-def search(name: str, data: bytes, needles: dict[str, bytes], hits: list[str], seen: list[str]) -> None:
-    """Search data for each needle; descend into tar, gzip and zip content (layers, .gz twins, wheels)."""
-    seen.append(name)
-    for label, needle in needles.items():
-        if needle in data:
-            hits.append(f"{label} in {name}")
-    if data[:2] == b"\x1f\x8b":
-        try:
-            search(f"{name} (gunzipped)", gzip.decompress(data), needles, hits, seen)
-        except (OSError, EOFError):
-            pass
-    elif data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in archive.namelist():
-                search(f"{name}!{member}", archive.read(member), needles, hits, seen)
-    elif len(data) > 512 and data[257:262] == b"ustar":
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            for member in archive:
-                if member.isfile():
-                    search(f"{name}/{member.name}", archive.extractfile(member).read(), needles, hits, seen)
-
-
 def test_no_secret_in_any_file_of_any_layer_or_the_image_config(audited_build, needles, tmp_path):
-    saved = tmp_path / "image.tar"
-    subprocess.run(["docker", "save", "-o", str(saved), f"pypi-mirror:{TAG}"], check=True)
-    hits: list[str] = []
-    seen: list[str] = []
-    # Member by member (config JSON, manifest, each layer tar), not the whole archive in memory.
-    with tarfile.open(saved) as image:
-        for member in image:
-            if member.isfile():
-                search(member.name, image.extractfile(member).read(), variants(needles), hits, seen)
+    hits, seen = search_image(f"pypi-mirror:{TAG}", variants(needles), tmp_path)
     assert hits == []
     # The search really reached into the layers: the hooks and the mirrored tree are there.
     assert any(name.endswith("/docker-entrypoint.d/20-tls.sh") for name in seen), seen[:20]
