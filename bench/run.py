@@ -18,6 +18,7 @@ from common import REPO, BenchError, Settings, log, rmtree
 sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 
 import buildtime  # noqa: E402
+import osv  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
 import servers  # noqa: E402
@@ -28,6 +29,7 @@ SUITES = {
     "scale": scale.suite,
     "build": buildtime.suite,
     "tls-load": tls.suite,
+    "osv": osv.suite,
 }
 
 
