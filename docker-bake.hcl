@@ -60,8 +60,8 @@ variable "VULN_DB" {
 }
 
 variable "VULN_DB_URL" {
-  default     = ""
-  description = "without VULN_DB, the OSV export served under /osv/ (and audited with) is downloaded from here when it answers; empty: OSV's public PyPI export; off: never"
+  default     = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+  description = "without VULN_DB, download the OSV export served under /osv/ (and audited with) from here when it answers; off: never"
 }
 
 variable "AUDIT_IGNORE" {
