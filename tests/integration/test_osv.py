@@ -224,7 +224,10 @@ def _findings(report: dict) -> dict[tuple[str, str], list[str]]:
     """(name, version) -> sorted ids, from pip-audit's JSON; a skipped dependency fails the test."""
     skipped = [d for d in report["dependencies"] if "skip_reason" in d]
     assert not skipped, skipped
-    return {(canonicalize_name(d["name"]), d["version"]): sorted(v["id"] for v in d["vulns"])
+    # pip-audit shows a record by its CVE alias when it has one, the OSV id among the aliases.
+    ids = {r["id"] for r in RECORDS}
+    return {(canonicalize_name(d["name"]), d["version"]): sorted(
+                next(i for i in (v["id"], *v["aliases"]) if i in ids) for v in d["vulns"])
             for d in report["dependencies"]}
 
 
