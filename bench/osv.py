@@ -120,16 +120,16 @@ def _compressed_growth(differ: list[int]) -> int:
 
 
 def _pins(records: list[dict], count: int = 100) -> list[tuple[str, str]]:
-    """count (name, version) pins: about half inside a record's listed versions, half clean or unknown."""
+    """count (name, version) pins of distinct projects: half a version some record lists, a quarter
+    a release newer than any (open-ended ranges still match it), a quarter projects no record names."""
     rng = random.Random(100)
-    pins, seen = [], set()
-    while len(pins) < count:
-        record = rng.choice(records)
-        affected = record["affected"][0]
-        name = affected["package"]["name"]
-        if name in seen:
-            continue
-        seen.add(name)
+    # Projects drawn evenly, not by their number of records: a requirements file names projects.
+    by_name: dict[str, list[dict]] = {}
+    for record in records:
+        by_name.setdefault(record["affected"][0]["package"]["name"], []).append(record)
+    pins = []
+    for name in rng.sample(sorted(by_name), count):
+        affected = rng.choice(by_name[name])["affected"][0]
         if len(pins) % 2 == 0 and affected["versions"]:
             pins.append((name, rng.choice(affected["versions"])))
         else:

@@ -69,7 +69,7 @@ def tool_versions() -> dict[str, str | None]:
 
 # The advisories' per-record and per-project files (tens of thousands, derived from
 # osv/PyPI/all.zip, which is listed): mirror.json describes them by the "osv" entry.
-DERIVED = ("osv/vulns/", "osv/projects/")
+DERIVED = ("osv/projects/", "osv/ids/")
 
 
 def tree_files(root: Path, *, exclude: tuple[str, ...] = (), derived: tuple[str, ...] = DERIVED) -> list[dict]:

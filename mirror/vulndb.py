@@ -8,10 +8,12 @@ log line which it used. With neither, the tree still gets /osv/meta.json with
 Written under `<tree>/osv/` (nginx/osv.conf and nginx/osv.js read it):
   PyPI/all.zip          the export, byte for byte (osv-scanner's offline database)
   meta.json             sha256, record count, newest `modified`, when it was taken
-  vulns/<ID>.json       each record, compact JSON: GET /osv/v1/vulns/<ID>, and the query answers
-  projects/<name>.json  per PEP 503 name: each record's id, modified and compiled
-                        `affected` entries (mirror/osvmatch.py), sorted by id
-Everything per request is a file read, JSON.parse and string comparisons.
+  projects/<name>.json  per PEP 503 name: each record's id, modified, compiled
+                        `affected` entries (mirror/osvmatch.py) and where its text is, sorted by id
+  projects/<name>.records  those records' compact JSON, back to back: a query reads two files
+  ids/<xx>.json         id -> [records file, offset, length], sharded by md5: GET /osv/v1/vulns/<ID>
+  ids/orphans.records   records no project holds (withdrawn, no PyPI package)
+Everything per request is two file reads, JSON.parse, string comparisons and substrings.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ OSV_DIR = "osv"
 META_NAME = "meta.json"
 # Ids become file names: only what OSV's id scheme (PREFIX-...) uses.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# PEP 503-normalized project names that can be file names (nginx/osv.js checks queries against the same).
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 META_VERSION = 1
 
 
@@ -137,35 +141,55 @@ def parse_export(data: bytes, name: str, *, where: str | None = None) -> tuple[l
 
 
 def write_osv_tree(export: Export, root: Path) -> dict:
-    """`<root>/osv/`: the export, its records one file each, the per-project match data, meta.json."""
+    """`<root>/osv/`: the export, the per-project match data and records, the id index, meta.json."""
     started = time.monotonic()
     base = root / OSV_DIR
     meta = export.meta
-    projects: dict[str, list[dict]] = {}
+    projects: dict[str, list[tuple[dict, str]]] = {}
     if export.data is not None:
         write_atomic(base / "PyPI" / "all.zip", export.data)
-        vulns = base / "vulns"
-        vulns.mkdir(parents=True, exist_ok=True)
-        unsafe = []
+        unsafe, orphans = [], []
         by_id = {r["id"]: r for r in export.records}  # a repeated id: the last one, as a dict would
         for vuln_id, record in sorted(by_id.items()):
             if not ID_PATTERN.match(vuln_id):
                 unsafe.append(vuln_id)
                 continue
-            # The staging tree is fresh and moved into place whole: no need for a temp file per record.
-            (vulns / f"{vuln_id}.json").write_text(
-                json.dumps(record, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-            for name, entries in compile_record(record).items():
-                projects.setdefault(name, []).append({"id": vuln_id, "modified": record.get("modified"),
-                                                      "affected": entries})
+            # ASCII (\u escapes): character offsets are byte offsets, for njs's substring.
+            text = json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+            compiled = {n: e for n, e in compile_record(record).items() if NAME_PATTERN.match(n)}
+            for name, entries in compiled.items():
+                projects.setdefault(name, []).append(({"id": vuln_id, "modified": record.get("modified"),
+                                                       "affected": entries}, text))
+            if not compiled:  # withdrawn, or no PyPI package: served by id only
+                orphans.append((vuln_id, text))
         if unsafe:
             log.warning("advisories: left out %d records whose id cannot be a file name: %s", len(unsafe),
                         ", ".join(repr(i) for i in unsafe[:5]))
+        ids: dict[str, dict[str, list]] = {}
         folder = base / "projects"
         folder.mkdir(parents=True, exist_ok=True)
-        for name, entries in projects.items():
+        # The staging tree is fresh and moved into place whole: no temp file per file needed.
+        for name, found in projects.items():
+            entries, offset, texts = [], 0, []
+            for entry, text in found:
+                entries.append({**entry, "at": [offset, len(text)]})
+                ids.setdefault(id_shard(entry["id"]), {})[entry["id"]] = [f"projects/{name}.records", offset,
+                                                                          len(text)]
+                texts.append(text)
+                offset += len(text)
+            (folder / f"{name}.records").write_text("".join(texts), encoding="ascii")
             (folder / f"{name}.json").write_text(
-                json.dumps({"name": name, "records": entries}, separators=(",", ":")), encoding="utf-8")
+                json.dumps({"name": name, "records": entries}, separators=(",", ":")), encoding="ascii")
+        index = base / "ids"
+        index.mkdir(parents=True, exist_ok=True)
+        offset = 0
+        for vuln_id, text in orphans:
+            ids.setdefault(id_shard(vuln_id), {})[vuln_id] = ["ids/orphans.records", offset, len(text)]
+            offset += len(text)
+        (index / "orphans.records").write_text("".join(t for _, t in orphans), encoding="ascii")
+        for shard, entries in ids.items():
+            (index / f"{shard}.json").write_text(json.dumps(entries, separators=(",", ":"), sort_keys=True),
+                                                 encoding="ascii")
         meta = {**meta, "projects": len(projects), "served": len(by_id) - len(unsafe),
                 "derived": derived_digest(base)}
     write_atomic(base / META_NAME, (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode("utf-8"))
@@ -174,12 +198,17 @@ def write_osv_tree(export: Export, root: Path) -> dict:
     return meta
 
 
+def id_shard(vuln_id: str) -> str:
+    """Which ids/<shard>.json indexes a record: md5's first two hex digits (nginx/osv.js computes the same)."""
+    return hashlib.md5(vuln_id.encode("ascii")).hexdigest()[:2]
+
+
 def derived_digest(base: Path) -> dict:
     """The per-record and per-project files in one hash (mirror.json lists the export and
     meta.json, not these tens of thousands): sha256 over `<sha256>  <path>` lines, sorted by path,
     which is `sha256sum` output for them, run from the tree's root."""
     lines = []
-    for folder in ("vulns", "projects"):
+    for folder in ("projects", "ids"):
         for path in sorted((base / folder).iterdir()):
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             lines.append(f"{digest}  {OSV_DIR}/{folder}/{path.name}\n")

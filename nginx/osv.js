@@ -7,6 +7,7 @@
 // and compares strings. Written for njs 0.7.9 (Debian bookworm): no shared
 // dictionaries, nothing kept between requests, the body read from memory.
 var fs = require('fs');
+var crypto = require('crypto');
 
 var DATA = '/srv/pypi/osv';
 var MAX_BATCH = 1000; // OSV's own limit per querybatch
@@ -190,7 +191,7 @@ function parseQuery(query) {
     return {name: name, version: version === undefined ? undefined : versionKey(version)};
 }
 
-// The records of the package that match, as [{id, modified}], sorted by id (the build sorted them).
+// The records of the package that match, as [{id, modified, at}], sorted by id (the build sorted them).
 function lookup(query) {
     var text;
     try {
@@ -202,6 +203,7 @@ function lookup(query) {
     var found = [];
     for (var i = 0; i < records.length; i++) {
         if (matches(records[i].affected, query.version)) {
+            records[i].name = query.name;
             found.push(records[i]);
         }
     }
@@ -252,12 +254,33 @@ function query(r) {
     if (!found.length) {
         return answer(r, 200, '{}\n');
     }
+    // The project's records back to back, ASCII: `at` is [offset, length] in it.
+    // A Buffer, sliced by byte offsets: substr on a long njs string walks it from the start each time.
+    var all = fs.readFileSync(DATA + '/projects/' + found[0].name + '.records');
     var texts = [];
     for (var i = 0; i < found.length; i++) {
-        // Written by the build next to the project file; ids matched osvmatch's file-name rule there.
-        texts.push(fs.readFileSync(DATA + '/vulns/' + found[i].id + '.json', 'utf8'));
+        texts.push(all.toString('utf8', found[i].at[0], found[i].at[0] + found[i].at[1]));
     }
     answer(r, 200, '{"vulns":[' + texts.join(',') + ']}\n');
+}
+
+// GET /osv/v1/vulns/<ID> (nginx/osv.conf checked the id's characters) -> the record, or 404
+function vuln(r) {
+    var id = r.variables.pm_osv_id;
+    var shard = crypto.createHash('md5').update(id).digest('hex').slice(0, 2);
+    var index = {};
+    try {
+        index = JSON.parse(fs.readFileSync(DATA + '/ids/' + shard + '.json', 'utf8'));
+    } catch (e) {
+        // no data at all, or no record in this shard
+    }
+    // Own properties only: an id such as "constructor" must not find Object's.
+    var where = Object.prototype.hasOwnProperty.call(index, id) ? index[id] : null;
+    if (!where) {
+        return answer(r, 404, JSON.stringify({code: 5, message: 'no record ' + id}) + '\n');
+    }
+    var text = fs.readFileSync(DATA + '/' + where[0]);
+    answer(r, 200, text.toString('utf8', where[1], where[1] + where[2]) + '\n');
 }
 
 // POST /osv/v1/querybatch -> {"results": [{"vulns": [{"id", "modified"}]} or {}, one per query]}
@@ -277,4 +300,4 @@ function querybatch(r) {
     answer(r, 200, JSON.stringify({results: results}) + '\n');
 }
 
-export default {query: guarded(query), querybatch: guarded(querybatch), versionKey: versionKey};
+export default {query: guarded(query), querybatch: guarded(querybatch), vuln: guarded(vuln), versionKey: versionKey};
