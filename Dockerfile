@@ -58,15 +58,18 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
 # Three layers, each changing only with its own input: the files and pages (the
 # lock), the advisories (the OSV export: an advisory-only refresh ships just
 # that layer), and the documents describing both. mirror/pipeline.py gave the
-# first two reproducible mtimes; the layer roots take theirs from them.
-RUN set -eu; mkdir -p /out/layers/content /out/layers/osv; \
-    mv /out/pypi/packages /out/pypi/simple /out/layers/content/; mv /out/pypi/osv /out/layers/osv/; \
-    touch -r /out/layers/content/simple /out/layers/content; touch -r /out/layers/osv/osv /out/layers/osv
+# first two reproducible mtimes; the folders above them take theirs from them
+# (they are copied to /, so no folder of the layer gets the time of the build).
+RUN set -eu; mkdir -p /out/layers/content/srv/pypi /out/layers/osv/srv/pypi; \
+    mv /out/pypi/packages /out/pypi/simple /out/layers/content/srv/pypi/; mv /out/pypi/osv /out/layers/osv/srv/pypi/; \
+    for layer in content/srv/pypi/simple osv/srv/pypi/osv; do \
+        for folder in srv/pypi srv .; do touch -r "/out/layers/$layer" "/out/layers/${layer%%/*}/$folder"; done; \
+    done; touch -r /out/layers/content/srv/pypi/simple /out/nginx/projects.map
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
-COPY --from=builder /out/layers/content /srv/pypi
-COPY --from=builder /out/layers/osv /srv/pypi
+COPY --from=builder /out/layers/content /
+COPY --from=builder /out/layers/osv /
 COPY --from=builder /out/pypi /srv/pypi
 
 FROM ${RUNTIME_IMAGE} AS mirror
@@ -78,8 +81,8 @@ COPY nginx/*.conf nginx/osv.js /etc/pypi-mirror/nginx/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
-COPY --from=builder /out/layers/content /srv/pypi
-COPY --from=builder /out/layers/osv /srv/pypi
+COPY --from=builder /out/layers/content /
+COPY --from=builder /out/layers/osv /
 COPY --from=builder /out/pypi /srv/pypi
 USER 101:101
 EXPOSE 8080 8443
