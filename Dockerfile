@@ -3,7 +3,7 @@
 #
 # Base image contracts (any image meeting them works, Debian or Alpine, any registry):
 #   BUILDER_IMAGE  python3 >= 3.9 with pip and venv
-#   RUNTIME_IMAGE  nginx >= 1.22 with its njs module (ngx_http_js_module.so, njs >= 0.7.9) and /bin/sh
+#   RUNTIME_IMAGE  nginx >= 1.22 and /bin/sh
 # Nothing here uses a distro package manager or relies on a base image's
 # ENV, USER, CMD or nginx config (stand-in bases imported from a tarball have none).
 ARG BUILDER_IMAGE=python:3.13-slim
@@ -38,12 +38,14 @@ ARG PYPI_MIRROR_REQUIREMENTS \
     PYPI_MIRROR_SKIP_MISSING_WHEELS \
     PYPI_MIRROR_AUDIT \
     PYPI_MIRROR_VULN_DB \
-    PYPI_MIRROR_VULN_DB_URL \
     PYPI_MIRROR_AUDIT_IGNORE \
     PYPI_MIRROR_PREVIOUS_MANIFEST \
     PYPI_MIRROR_PREVIOUS_AUDIT \
     PYPI_MIRROR_KEEP_PREVIOUS_PINS \
-    PYPI_MIRROR_SOURCE_DATE_EPOCH
+    PYPI_MIRROR_SOURCE_DATE_EPOCH \
+    PYPI_MIRROR_EXTRAS \
+    PYPI_MIRROR_GROUPS \
+    PYPI_MIRROR_EXTRA_INDEX_URLS
 # File inputs (requirement trees, lock, OSV export, ignore list, previous
 # documents) come from the named context `inputs` (docker-bake.hcl assembles
 # it): their content is in the cache key, any size works, and a bind mount
@@ -51,26 +53,77 @@ ARG PYPI_MIRROR_REQUIREMENTS \
 # mount keeps verified files and uv's metadata between builds; the tree is
 # written fresh to /out every time.
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
+    --mount=type=secret,id=index_urls \
     --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
-    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache
-# Three layers, each changing only with its own input: the files and pages (the
-# lock), the advisories (the OSV export: an advisory-only refresh ships just
-# that layer), and the documents describing both. mirror/pipeline.py gave the
-# first two reproducible mtimes; the folders above them take theirs from them
-# (they are copied to /, so no folder of the layer gets the time of the build).
-RUN set -eu; mkdir -p /out/layers/content/srv/pypi /out/layers/osv/srv/pypi; \
-    mv /out/pypi/packages /out/pypi/simple /out/layers/content/srv/pypi/; mv /out/pypi/osv /out/layers/osv/srv/pypi/; \
-    for layer in content/srv/pypi/simple osv/srv/pypi/osv; do \
-        for folder in srv/pypi srv .; do touch -r "/out/layers/$layer" "/out/layers/${layer%%/*}/$folder"; done; \
-    done; touch -r /out/layers/content/srv/pypi/simple /out/nginx/projects.map
+    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache; \
+    python3 -m mirror.layers /out/pypi /out/layers
+
+# The tree's build time and identity, for scripts/build (the images' epoch
+# and content labels are known only once the tree is).
+FROM scratch AS build-info
+COPY --from=builder /out/pypi/mirror.json /out/pypi/lock.json /
 
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
-COPY --from=builder /out/layers/content /
-COPY --from=builder /out/layers/osv /
-COPY --from=builder /out/pypi /srv/pypi
+# The tree in layers that stay the same when unrelated projects change
+# (mirror/layers.py): packages by project-name bucket, then the index pages,
+# the vulnerability data and the documents. Put new top-level tree entries
+# in the tree, not here: mirror/layers.py routes them.
+# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/p00/ /
+COPY --from=builder /out/layers/p01/ /
+COPY --from=builder /out/layers/p02/ /
+COPY --from=builder /out/layers/p03/ /
+COPY --from=builder /out/layers/p04/ /
+COPY --from=builder /out/layers/p05/ /
+COPY --from=builder /out/layers/p06/ /
+COPY --from=builder /out/layers/p07/ /
+COPY --from=builder /out/layers/p08/ /
+COPY --from=builder /out/layers/p09/ /
+COPY --from=builder /out/layers/p10/ /
+COPY --from=builder /out/layers/p11/ /
+COPY --from=builder /out/layers/p12/ /
+COPY --from=builder /out/layers/p13/ /
+COPY --from=builder /out/layers/p14/ /
+COPY --from=builder /out/layers/p15/ /
+COPY --from=builder /out/layers/p16/ /
+COPY --from=builder /out/layers/p17/ /
+COPY --from=builder /out/layers/p18/ /
+COPY --from=builder /out/layers/p19/ /
+COPY --from=builder /out/layers/p20/ /
+COPY --from=builder /out/layers/p21/ /
+COPY --from=builder /out/layers/p22/ /
+COPY --from=builder /out/layers/p23/ /
+COPY --from=builder /out/layers/p24/ /
+COPY --from=builder /out/layers/p25/ /
+COPY --from=builder /out/layers/p26/ /
+COPY --from=builder /out/layers/p27/ /
+COPY --from=builder /out/layers/p28/ /
+COPY --from=builder /out/layers/p29/ /
+COPY --from=builder /out/layers/p30/ /
+COPY --from=builder /out/layers/p31/ /
+COPY --from=builder /out/layers/p32/ /
+COPY --from=builder /out/layers/p33/ /
+COPY --from=builder /out/layers/p34/ /
+COPY --from=builder /out/layers/p35/ /
+COPY --from=builder /out/layers/p36/ /
+COPY --from=builder /out/layers/p37/ /
+COPY --from=builder /out/layers/p38/ /
+COPY --from=builder /out/layers/p39/ /
+COPY --from=builder /out/layers/p40/ /
+COPY --from=builder /out/layers/p41/ /
+COPY --from=builder /out/layers/p42/ /
+COPY --from=builder /out/layers/p43/ /
+COPY --from=builder /out/layers/p44/ /
+COPY --from=builder /out/layers/p45/ /
+COPY --from=builder /out/layers/p46/ /
+COPY --from=builder /out/layers/p47/ /
+COPY --from=builder /out/layers/simple/ /
+COPY --from=builder /out/layers/osv/ /
+COPY --from=builder /out/layers/docs/ /
+# END layers generated from mirror/layers.py
 
 FROM ${RUNTIME_IMAGE} AS mirror
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -78,12 +131,67 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # not use; only ours run.
 RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
 COPY nginx/*.conf nginx/osv.js /etc/pypi-mirror/nginx/
+COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
-COPY --from=builder /out/layers/content /
-COPY --from=builder /out/layers/osv /
-COPY --from=builder /out/pypi /srv/pypi
+# The tree in layers that stay the same when unrelated projects change
+# (mirror/layers.py): packages by project-name bucket, then the index pages,
+# the vulnerability data and the documents. Put new top-level tree entries
+# in the tree, not here: mirror/layers.py routes them.
+# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/p00/ /
+COPY --from=builder /out/layers/p01/ /
+COPY --from=builder /out/layers/p02/ /
+COPY --from=builder /out/layers/p03/ /
+COPY --from=builder /out/layers/p04/ /
+COPY --from=builder /out/layers/p05/ /
+COPY --from=builder /out/layers/p06/ /
+COPY --from=builder /out/layers/p07/ /
+COPY --from=builder /out/layers/p08/ /
+COPY --from=builder /out/layers/p09/ /
+COPY --from=builder /out/layers/p10/ /
+COPY --from=builder /out/layers/p11/ /
+COPY --from=builder /out/layers/p12/ /
+COPY --from=builder /out/layers/p13/ /
+COPY --from=builder /out/layers/p14/ /
+COPY --from=builder /out/layers/p15/ /
+COPY --from=builder /out/layers/p16/ /
+COPY --from=builder /out/layers/p17/ /
+COPY --from=builder /out/layers/p18/ /
+COPY --from=builder /out/layers/p19/ /
+COPY --from=builder /out/layers/p20/ /
+COPY --from=builder /out/layers/p21/ /
+COPY --from=builder /out/layers/p22/ /
+COPY --from=builder /out/layers/p23/ /
+COPY --from=builder /out/layers/p24/ /
+COPY --from=builder /out/layers/p25/ /
+COPY --from=builder /out/layers/p26/ /
+COPY --from=builder /out/layers/p27/ /
+COPY --from=builder /out/layers/p28/ /
+COPY --from=builder /out/layers/p29/ /
+COPY --from=builder /out/layers/p30/ /
+COPY --from=builder /out/layers/p31/ /
+COPY --from=builder /out/layers/p32/ /
+COPY --from=builder /out/layers/p33/ /
+COPY --from=builder /out/layers/p34/ /
+COPY --from=builder /out/layers/p35/ /
+COPY --from=builder /out/layers/p36/ /
+COPY --from=builder /out/layers/p37/ /
+COPY --from=builder /out/layers/p38/ /
+COPY --from=builder /out/layers/p39/ /
+COPY --from=builder /out/layers/p40/ /
+COPY --from=builder /out/layers/p41/ /
+COPY --from=builder /out/layers/p42/ /
+COPY --from=builder /out/layers/p43/ /
+COPY --from=builder /out/layers/p44/ /
+COPY --from=builder /out/layers/p45/ /
+COPY --from=builder /out/layers/p46/ /
+COPY --from=builder /out/layers/p47/ /
+COPY --from=builder /out/layers/simple/ /
+COPY --from=builder /out/layers/osv/ /
+COPY --from=builder /out/layers/docs/ /
+# END layers generated from mirror/layers.py
 USER 101:101
 EXPOSE 8080 8443
 STOPSIGNAL SIGQUIT

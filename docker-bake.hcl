@@ -16,7 +16,7 @@
 # BEGIN generated from mirror/settings.py (python3 -m mirror.knobs --write)
 variable "REQUIREMENTS" {
   default     = "requirements/pip-audit.txt"
-  description = "requirements file to resolve (with its -r / -c includes)"
+  description = "requirement sets, space-separated, each resolved on its own: requirements files (with their -r / -c includes), pyproject.toml, pylock.toml, uv.lock"
 }
 
 variable "LOCK" {
@@ -84,6 +84,21 @@ variable "KEEP_PREVIOUS_PINS" {
   description = "keep PREVIOUS_MANIFEST's pins where they still fit; only what is new resolves afresh"
 }
 
+variable "EXTRAS" {
+  default     = ""
+  description = "optional dependencies of pyproject.toml / uv.lock / pylock.toml sets, space-separated ('all': every one)"
+}
+
+variable "GROUPS" {
+  default     = ""
+  description = "PEP 735 dependency groups of those sets, space-separated ('all': every one)"
+}
+
+variable "EXTRA_INDEX_URLS" {
+  default     = ""
+  description = "more upstream indexes, space-separated, asked before INDEX_URL: a project comes from the first index that has it; credentials do not belong here (EXTRA_INDEX_URLS_FILE)"
+}
+
 variable "SOURCE_DATE_EPOCH" {
   default     = ""
   description = "the tree's build time in seconds since 1970 (empty: the newest upload time of the mirrored files); also the images' creation time"
@@ -99,6 +114,11 @@ variable "TAG" {
 variable "INDEX_URL_FILE" {
   default     = ""
   description = "path of a file holding the upstream URL with credentials (a BuildKit secret; replaces INDEX_URL)"
+}
+
+variable "EXTRA_INDEX_URLS_FILE" {
+  default     = ""
+  description = "path of a file of index URLs with credentials, one per line, each for the index of the same URL (a BuildKit secret)"
 }
 
 variable "NETRC_FILE" {
@@ -131,9 +151,31 @@ variable "SOURCE_URL" {
   description = "source URL recorded in the org.opencontainers.image.source label (scripts/build: git remote)"
 }
 
+variable "IMAGE_EPOCH" {
+  default     = ""
+  description = "the images' creation time and file times in seconds since 1970 (empty: SOURCE_DATE_EPOCH); scripts/build sets it to the tree's build time, which makes the image IDs reproducible"
+}
+
+variable "LOCK_SHA256" {
+  default     = ""
+  description = "sha256 of the tree's lock.json, for the io.pypi-mirror.lock.sha256 label (scripts/build sets it)"
+}
+
+variable "MANIFEST_SHA256" {
+  default     = ""
+  description = "sha256 of the tree's mirror.json, for the io.pypi-mirror.manifest.sha256 label (scripts/build sets it)"
+}
+
 variable "FILE_INPUTS_SHA256" {
   default     = ""
   description = "no longer used (file inputs are content-addressed through the inputs context); accepted so old scripts keep working"
+}
+
+# The epoch of the images: BuildKit's SOURCE_DATE_EPOCH (config and history
+# times, and with rewrite-timestamp every file time in the layers).
+function "epoch" {
+  params = []
+  result = IMAGE_EPOCH != "" ? IMAGE_EPOCH : SOURCE_DATE_EPOCH
 }
 
 # A host path as a build context: absolute as is, relative from where bake runs.
@@ -161,18 +203,43 @@ function "inside" {
   result = path == "" ? "" : "/inputs/${name}/${basename(path)}"
 }
 
-# REQUIREMENTS: one or more paths; the first one's folder goes in whole, so
-# its -r / -c includes (at any depth below it) come along.
+# REQUIREMENTS: one or more paths (one set each); the deepest folder that
+# holds them all goes in whole, so each set's -r / -c includes (at any depth
+# below it) come along, and two teams' sets in sibling folders both arrive.
+# Never "/" (the whole host): sets that share no folder but the root keep the
+# first one's folder, and build.py names the set that did not come along.
 function "requirements_root" {
   params = []
-  result = LOCK != "" ? "" : dirname(split(" ", trimspace(REQUIREMENTS))[0])
+  result = LOCK != "" ? "" : (
+    common_folder(requirement_dirs()) == "/" ? requirement_dirs()[0] : common_folder(requirement_dirs()))
+}
+
+function "requirement_dirs" {
+  params = []
+  result = [for p in compact(split(" ", trimspace(REQUIREMENTS))) : dirname(p)]
+}
+
+# The longest leading run of path segments every folder shares ("." if none, "/" for the root).
+function "common_folder" {
+  params = [dirs]
+  result = length(dirs) == 0 ? "" : (shared_segments(dirs) == 0 ? "." : (
+    join("/", slice(split("/", dirs[0]), 0, shared_segments(dirs))) == "" ? "/" :
+    join("/", slice(split("/", dirs[0]), 0, shared_segments(dirs)))))
+}
+
+function "shared_segments" {
+  params = [dirs]
+  result = length([
+    for i, part in split("/", dirs[0]) : i
+    if length([for d in dirs : d if length(split("/", d)) > i && join("/", slice(split("/", d), 0, i + 1)) == join("/", slice(split("/", dirs[0]), 0, i + 1))]) == length(dirs)
+  ])
 }
 
 function "requirements_inside" {
   params = []
   result = LOCK != "" ? "" : join(" ", [
-    for p in split(" ", trimspace(REQUIREMENTS)) : "/inputs/requirements/${trimprefix(p, "${requirements_root()}/")}"
-    if p != ""
+    for p in compact(split(" ", trimspace(REQUIREMENTS))) :
+    "/inputs/requirements/${trimprefix(trimprefix(p, "${requirements_root()}/"), "./")}"
   ])
 }
 
@@ -245,9 +312,12 @@ target "_common" {
     PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)
     PYPI_MIRROR_KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
     PYPI_MIRROR_SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH
-    }, SOURCE_DATE_EPOCH == "" ? {} : {
+    PYPI_MIRROR_EXTRAS              = EXTRAS
+    PYPI_MIRROR_GROUPS              = GROUPS
+    PYPI_MIRROR_EXTRA_INDEX_URLS    = EXTRA_INDEX_URLS
+    }, epoch() == "" ? {} : {
     # BuildKit's own: the images' creation time and file times.
-    SOURCE_DATE_EPOCH = SOURCE_DATE_EPOCH
+    SOURCE_DATE_EPOCH = epoch()
   })
   labels = merge({
     "org.opencontainers.image.title"       = "pypi-mirror"
@@ -255,13 +325,20 @@ target "_common" {
     "org.opencontainers.image.version"     = TAG
     "org.opencontainers.image.revision"    = REVISION
     "org.opencontainers.image.source"      = SOURCE_URL
-    }, SOURCE_DATE_EPOCH == "" ? {} : {
-    "org.opencontainers.image.created" = formatdate("YYYY-MM-DD'T'hh:mm:ssZ", timeadd("1970-01-01T00:00:00Z", "${SOURCE_DATE_EPOCH}s"))
+    }, epoch() == "" ? {} : {
+    "org.opencontainers.image.created" = formatdate("YYYY-MM-DD'T'hh:mm:ssZ", timeadd("1970-01-01T00:00:00Z", "${epoch()}s"))
+    }, LOCK_SHA256 == "" ? {} : {
+    "io.pypi-mirror.lock.sha256" = LOCK_SHA256
+    }, MANIFEST_SHA256 == "" ? {} : {
+    "io.pypi-mirror.manifest.sha256" = MANIFEST_SHA256
   })
+  # Same lock, bases and source, same image ID: every file time is clamped to the epoch.
+  output = ["type=docker,rewrite-timestamp=true"]
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
     NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
+    EXTRA_INDEX_URLS_FILE == "" ? [] : ["id=index_urls,src=${EXTRA_INDEX_URLS_FILE}"],
   )
 }
 
@@ -269,6 +346,14 @@ target "mirror" {
   inherits = ["_common"]
   target   = "mirror"
   tags     = ["pypi-mirror:${TAG}"]
+}
+
+# The tree's mirror.json and lock.json alone: scripts/build reads the epoch
+# and the content labels off them before it builds the images.
+target "build-info" {
+  inherits = ["_common"]
+  target   = "build-info"
+  output   = ["type=local,dest=build-info"]
 }
 
 target "wheelhouse" {

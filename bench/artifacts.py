@@ -14,15 +14,15 @@ import subprocess
 import time
 from pathlib import Path
 
-from common import (IMAGE, REPO, TARGET_PLATFORM, TARGET_PYTHON, WHEELHOUSE_IMAGE, BenchError, Settings, log,
-                    run)
+from common import (IMAGE, REPO, TAG, TARGET_PLATFORM, TARGET_PYTHON, WHEELHOUSE_IMAGE, BenchError, Settings,
+                    log, run)
 
 
 @functools.cache
 def images() -> float:
-    """Build pypi-mirror:bench and pypi-mirror-wheelhouse:bench; the seconds it took."""
+    """Build IMAGE and WHEELHOUSE_IMAGE (pypi-mirror[-wheelhouse]:bench); the seconds it took."""
     log(f"building {IMAGE} and {WHEELHOUSE_IMAGE} (scripts/build, py{TARGET_PYTHON} {TARGET_PLATFORM})")
-    env = dict(os.environ, TAG="bench", PYTHON_VERSIONS=TARGET_PYTHON, PLATFORMS=TARGET_PLATFORM)
+    env = dict(os.environ, TAG=TAG, PYTHON_VERSIONS=TARGET_PYTHON, PLATFORMS=TARGET_PLATFORM)
     started = time.perf_counter()
     run([str(REPO / "scripts" / "build"), "mirror", "wheelhouse"], env=env, cwd=REPO, timeout=1200)
     return time.perf_counter() - started

@@ -30,8 +30,11 @@ CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # Linux), so a host venv can install what the servers serve.
 TARGET_PYTHON = "3.11"
 TARGET_PLATFORM = "manylinux_x86_64"
-IMAGE = "pypi-mirror:bench"
-WHEELHOUSE_IMAGE = "pypi-mirror-wheelhouse:bench"
+# PYPI_MIRROR_BENCH_TAG: another tag (and container names) for runs that
+# share a Docker daemon with other runs.
+TAG = os.environ.get("PYPI_MIRROR_BENCH_TAG", "bench")
+IMAGE = f"pypi-mirror:{TAG}"
+WHEELHOUSE_IMAGE = f"pypi-mirror-wheelhouse:{TAG}"
 
 
 class BenchError(Exception):
@@ -170,7 +173,7 @@ def process(command: list[str], *, name: str, logs: Path, env: dict | None = Non
 @contextlib.contextmanager
 def container(name: str, args: list[str]):
     """`docker run -d --name bench-NAME ARGS`, removed however the block ends."""
-    full = f"bench-{name}"
+    full = f"bench-{name}" if TAG == "bench" else f"bench-{TAG}-{name}"
     subprocess.run(["docker", "rm", "-f", full], capture_output=True)
     run(["docker", "run", "-d", "--name", full, *args])
     try:

@@ -53,7 +53,7 @@ machines and runs; the ratios are what the goals are about. Goals are never
 asserted by the tests: a MISS here is a finding, not a failure.
 
 Machine: 2 cores, shared with other engineers' test runs while measuring
-(noisy), Debian 12, Docker 20.10; everything on 127.0.0.1.
+(noisy), Debian 12, Docker engine 26.1 (Debian 13's) with buildx 0.29; everything on 127.0.0.1.
 """
 
 

@@ -17,8 +17,11 @@ from common import REPO, BenchError, Settings, log, rmtree
 
 sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 
+import auth  # noqa: E402
 import buildtime  # noqa: E402
 import osv  # noqa: E402
+import layers  # noqa: E402
+import matrix  # noqa: E402
 import report  # noqa: E402
 import scale  # noqa: E402
 import servers  # noqa: E402
@@ -28,8 +31,11 @@ SUITES = {
     "servers": servers.suite,
     "scale": scale.suite,
     "build": buildtime.suite,
+    "matrix": matrix.suite,
     "tls-load": tls.suite,
     "osv": osv.suite,
+    "layers": layers.suite,
+    "auth": auth.suite,
 }
 
 

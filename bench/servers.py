@@ -15,7 +15,6 @@ the same client with --no-index --find-links on the tree's packages/.
 from __future__ import annotations
 
 import contextlib
-import html.parser
 import time
 import urllib.parse
 from collections import defaultdict
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Callable, ContextManager, NamedTuple
 
 import artifacts
+from mirror import simple  # run.py puts the repo on sys.path
 from common import (IMAGE, BenchError, Load, Settings, clean_env, fetch, free_port, host_appliance, log,
                     median, median_load, process, rmtree, run, wait_http, wrk)
 from report import Goal, Section, Table, ms, rate, secs, times
@@ -161,32 +161,19 @@ def _urls(root: str, wheel: str) -> dict[str, str]:
     project = urllib.parse.urljoin(root, f"{PROJECT}/")
     wheel_project = wheel.split("-")[0].replace("_", "-").lower()
     page_url = urllib.parse.urljoin(root, f"{wheel_project}/")
-    status, body = fetch(page_url)
+    status, body = fetch(page_url, {"Accept": simple.ACCEPT_HTML})
     if status != 200:
         raise BenchError(f"{page_url} answered {status}")
-    hrefs = _Links.of(body.decode())
-    matches = [h for h in hrefs if urllib.parse.urlsplit(h).path.endswith("/" + wheel)]
+    matches = [link.url for link in simple.parse_project(page_url, "text/html", body).files
+               if link.filename == wheel or urllib.parse.urlsplit(link.url).path.endswith("/" + wheel)]
     if not matches:
         raise BenchError(f"{page_url} does not link {wheel}")
-    wheel_url = urllib.parse.urljoin(page_url, urllib.parse.urldefrag(matches[0])[0])
+    wheel_url = matches[0]
     for url in (root, project, wheel_url):
         status, _ = fetch(url)
         if status != 200:
             raise BenchError(f"{url} answered {status}")
     return {"/simple/": root, "project page": project, "~1 MB wheel": wheel_url}
-
-
-class _Links(html.parser.HTMLParser):
-    @classmethod
-    def of(cls, text: str) -> list[str]:
-        parser = cls()
-        parser.hrefs = []
-        parser.feed(text)
-        return parser.hrefs
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self.hrefs += [v for k, v in attrs if k == "href" and v]
 
 
 # --- installs --------------------------------------------------------------

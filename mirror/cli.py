@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
 from pathlib import Path
 
 from mirror import __version__
-from mirror.errors import MirrorError, VerifyFailed
+from mirror.errors import InputError, MirrorError, VerifyFailed
 from mirror.pipeline import build
+from mirror.publish import publish
 from mirror.settings import ENV_PREFIX, FIELDS, Settings, env_default, flag_of
 from mirror.upstream import mask
+from mirror.standards import require_names
 from mirror.verify import Verifier
 
 PROG = "pypi-mirror"
@@ -39,11 +40,16 @@ def _run_build(args: argparse.Namespace) -> None:
 
 
 def _run_verify(args: argparse.Namespace) -> None:
-    steps = Verifier(args.url, ca_file=args.ca_file, sample=args.sample, install=args.install.split(),
-                     run=args.run.split()).verify()
+    try:
+        require = require_names(args.require)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    checks = Verifier(args.url, ca_file=args.ca_file, sample=args.sample, projects=args.projects,
+                      install=args.install.split(), run=args.run.split(), require=require,
+                      appliance=args.appliance).verify()
     if args.json:
-        args.json.write_text(json.dumps([dataclasses.asdict(s) for s in steps], indent=1) + "\n")
-    failed = [s.name for s in steps if not s.ok]
+        args.json.write_text(json.dumps([c.to_json() for c in checks], indent=1) + "\n")
+    failed = [c.name for c in checks if c.status == "FAIL"]
     if failed:
         raise VerifyFailed(mask(args.url), failed)
 
@@ -70,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="requirements to install into a throw-away venv through the mirror ('' skips it)")
     v.add_argument("--run", default="pip-audit --version", help="command from that venv's bin/ to run after")
     v.add_argument("--json", type=Path, help="also write the results here")
+    v.add_argument("--require", action="append", default=[], metavar="PEP",
+                   help="fail when this standard is ABSENT (503, 592, 629, 691, 700, 658, 714, 740); repeatable")
+    v.add_argument("--appliance", action=argparse.BooleanOptionalAction, default=None,
+                   help="require the appliance's own checks (default: when /mirror.json answers)")
+    v.add_argument("--projects", type=int, help="read only this many project pages (a fixed sample) instead of all")
+    _add_publish(commands)
     return parser
 
 
@@ -88,3 +100,21 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
             options["choices"] = meta["choices"]
         group = source if name in ("requirements", "lock") else parser
         group.add_argument(*names, **options)
+
+
+# --- build.py publish (issue 17): kept apart so the option registry above merges cleanly.
+
+def _run_publish(args: argparse.Namespace) -> None:
+    publish(args.tree, args.url, index_url=args.index_url, ca_file=args.ca_file, jobs=args.jobs)
+
+
+def _add_publish(commands) -> None:
+    p = commands.add_parser("publish", help="upload the mirror's files into an existing index (twine's upload API)",
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.set_defaults(handler=_run_publish)
+    p.add_argument("url", help="the index's upload URL, e.g. https://nexus.example/repository/pypi-hosted/; "
+                              "credentials from TWINE_USERNAME/TWINE_PASSWORD, netrc or keyring, never here")
+    p.add_argument("--tree", type=Path, required=True, help="the mirror tree (build.py build -o DIR)")
+    p.add_argument("--index-url", help="the index's Simple API (default: URL/simple/, or URL/+simple/ for devpi)")
+    p.add_argument("--ca-file", help="CA bundle that signs the index's certificate")
+    p.add_argument("--jobs", type=int, default=4, help="parallel uploads")

@@ -62,8 +62,8 @@ class ResolutionError(MirrorError):
 class UpstreamError(MirrorError):
     """The upstream index answered badly or not at all."""
 
-    def __init__(self, url: str, reason: str):
-        self.url, self.reason = url, reason
+    def __init__(self, url: str, reason: str, status: int | None = None):
+        self.url, self.reason, self.status = url, reason, status
 
     def __str__(self) -> str:
         return f"{self.url}: {self.reason}"
@@ -76,10 +76,11 @@ class NoDistributionError(MirrorError):
         self.name, self.version, self.target, self.what = name, version, target, what
 
     def __str__(self) -> str:
+        from mirror.settings import spell  # settings imports this module
         return (
             f"{self.name}=={self.version} has no {self.what} for {self.target} "
-            "(mirror sdists with INCLUDE_SDISTS=1 / --include-sdists, or leave the target out "
-            "with SKIP_MISSING_WHEELS=1 / --skip-missing-wheels)"
+            f"(mirror sdists with {_switch(spell('include_sdists'))}, or leave the target out "
+            f"with {_switch(spell('skip_missing_wheels'))})"
         )
 
 
@@ -118,7 +119,9 @@ class AuditUnavailableError(MirrorError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return f"the audit could not run (AUDIT=fail / --audit fail needs it): {self.reason}"
+        from mirror.settings import spell  # settings imports this module
+        knob = spell("audit")
+        return f"the audit could not run ({knob}{'=' if knob.isupper() else ' '}fail needs it): {self.reason}"
 
 
 class VulnerabilitiesFoundError(MirrorError):
@@ -149,3 +152,54 @@ class VerifyFailed(MirrorError):
 
     def __str__(self) -> str:
         return f"{self.url} failed {len(self.steps)} check(s): {', '.join(self.steps)}"
+
+
+def _switch(knob: str) -> str:
+    """A yes/no knob switched on, as the user writes it: INCLUDE_SDISTS=1 or --include-sdists."""
+    return f"{knob}=1" if knob.isupper() else knob
+
+
+class HashNotFoundError(MirrorError):
+    """A requirement carries hashes, and no file for a target matches one of them."""
+
+    def __init__(self, requirement: str, where: str, target: str, hashes: list[str]):
+        self.requirement, self.where, self.target, self.hashes = requirement, where, target, hashes
+
+    def __str__(self) -> str:
+        given = ", ".join(f"sha256:{h}" for h in self.hashes)
+        return (f"{self.where}: {self.requirement}: no file for {self.target} matches the hashes given "
+                f"({given})")
+
+
+class PublishError(MirrorError):
+    """The target index refused the upload, or cannot be reached."""
+
+    def __init__(self, url: str, reason: str):
+        self.url, self.reason = url, reason
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.reason}"
+
+
+class PublishConflict(MirrorError):
+    """The target index already has files of these names with other contents."""
+
+    def __init__(self, url: str, files: list[tuple[str, str, str]]):
+        self.url, self.files = url, files  # (filename, ours, theirs)
+
+    def __str__(self) -> str:
+        first = "; ".join(f"{name} (index {theirs[:12]}..., mirror {ours[:12]}...)" for name, ours, theirs in self.files[:3])
+        more = f" and {len(self.files) - 3} more" if len(self.files) > 3 else ""
+        return (f"{self.url} already has {len(self.files)} file(s) with a different sha256, nothing uploaded: "
+                f"{first}{more}")
+
+
+class PublishFailed(MirrorError):
+    """Some uploads failed after their retries (each named)."""
+
+    def __init__(self, url: str, failures: list[tuple[str, str]]):
+        self.url, self.failures = url, failures
+
+    def __str__(self) -> str:
+        first = "; ".join(f"{name}: {reason}" for name, reason in self.failures[:3])
+        return f"{self.url}: {len(self.failures)} upload(s) failed: {first}"

@@ -35,6 +35,7 @@ class LockedFile:
     requires_python: str | None = None
     yanked: bool | str = False
     targets: tuple[str, ...] = ()
+    index: str | None = None  # the index it came from (masked); None: the lock's index_url
 
     def __post_init__(self):
         # The filename becomes a path in the tree.
@@ -45,14 +46,29 @@ class LockedFile:
 
 
 @dataclasses.dataclass(frozen=True)
+class LockedSet:
+    """One input set: where it came from, its pins per target, and the targets it leaves out."""
+
+    name: str
+    source: str
+    kind: str
+    pins: dict[Target, tuple[Pin, ...]]
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # target name -> why
+    requires_python: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Lock:
     index_url: str
-    pins: dict[Target, tuple[Pin, ...]]
+    pins: dict[Target, tuple[Pin, ...]]  # every set's pins for a target together
     files: tuple[LockedFile, ...]
+    # Empty in a lock of one unnamed set (older locks); else each set's own pins.
+    sets: tuple[LockedSet, ...] = ()
+    indexes: tuple[str, ...] = ()  # every upstream index, first asked first (masked)
 
     @property
     def targets(self) -> list[Target]:
-        return sorted(self.pins, key=lambda t: (t.python_tuple, t.platform))
+        return sorted(self.pins, key=_order)
 
     def to_json(self) -> str:
         return self._json
@@ -68,23 +84,43 @@ class Lock:
         document = {
             "lock-version": LOCK_VERSION,
             "index-url": self.index_url,
-            "targets": [
-                {
-                    "name": str(t),
-                    "python": t.python,
-                    "platform": t.platform,
-                    "marker": t.marker,
-                    "pins": {p.name: p.version for p in self.pins[t]},
-                }
-                for t in self.targets
+            "targets": [_target_to_json(t, self.pins[t]) for t in self.targets] if not self.sets else [
+                {**_target_to_json(t, s.pins[t]), "set": s.name}
+                for s in self.sets for t in sorted(s.pins, key=_order)
             ],
             "files": [_file_to_json(f) for f in sorted(self.files)],
         }
+        if self.sets:
+            document["sets"] = [
+                {"name": s.name, "source": s.source, "kind": s.kind, "requires-python": s.requires_python,
+                 "skipped": dict(sorted(s.skipped.items()))}
+                for s in self.sets
+            ]
+        if self.indexes:
+            document["indexes"] = list(self.indexes)
         return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _order(t: Target) -> tuple:
+    return (t.python_tuple, t.platform)
+
+
+def _target_to_json(t: Target, pins: tuple[Pin, ...]) -> dict:
+    return {"name": str(t), "python": t.python, "platform": t.platform, "marker": t.marker,
+            "pins": {p.name: p.version for p in pins}}
+
+
+def union(sets: list[LockedSet]) -> dict[Target, tuple[Pin, ...]]:
+    together: dict[Target, set[Pin]] = {}
+    for s in sets:
+        for t, pins in s.pins.items():
+            together.setdefault(t, set()).update(pins)
+    return {t: tuple(sorted(p)) for t, p in together.items()}
+
+
 def _file_to_json(f: LockedFile) -> dict:
-    return {
+    extra = {"index": f.index} if f.index else {}
+    return {**extra,
         "filename": f.filename,
         "name": f.name,
         "version": f.version,
@@ -113,16 +149,29 @@ def read_lock(path: Path) -> Lock:
 
 def _lock_from_json(document: dict) -> Lock:
     pins = {}
+    by_set: dict[str, dict[Target, tuple[Pin, ...]]] = {}
     for entry in document["targets"]:
         (target,) = parse_targets(entry["python"], entry["platform"])
-        pins[target] = tuple(sorted(Pin(canonicalize_name(n), v) for n, v in entry["pins"].items()))
+        target_pins = tuple(sorted(Pin(canonicalize_name(n), v) for n, v in entry["pins"].items()))
+        if "set" in entry:
+            by_set.setdefault(entry["set"], {})[target] = target_pins
+        else:
+            pins[target] = target_pins
+    sets = tuple(
+        LockedSet(s["name"], s["source"], s["kind"], by_set.get(s["name"], {}), dict(s.get("skipped") or {}),
+                  s.get("requires-python"))
+        for s in document.get("sets") or []
+    )
+    if sets:
+        pins = union(list(sets))
     files = tuple(
         LockedFile(
             filename=f["filename"], name=canonicalize_name(f["name"]), version=f["version"],
             url=f["url"], sha256=f["sha256"], size=f.get("size"), upload_time=f.get("upload-time"),
             requires_python=f.get("requires-python"), yanked=f.get("yanked", False),
-            targets=tuple(f.get("targets", ())),
+            targets=tuple(f.get("targets", ())), index=f.get("index"),
         )
         for f in document["files"]
     )
-    return Lock(index_url=document["index-url"], pins=pins, files=files)
+    return Lock(index_url=document["index-url"], pins=pins, files=files, sets=sets,
+                indexes=tuple(document.get("indexes") or ()))

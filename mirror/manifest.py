@@ -89,6 +89,7 @@ def render_manifest(lock: Lock, lock_json: str, files: list[dict], *, built: dat
         "build-time": format_time(built),
         "build-time-source": built_from,
         "upstream": mask(lock.index_url),
+        "indexes": [mask(u) for u in (lock.indexes or (lock.index_url,))],
         "targets": [{"name": str(t), "python": t.python, "platform": t.platform} for t in lock.targets],
         "tools": tools,
         "lock": {"path": "lock.json", "sha256": hashlib.sha256(lock_json.encode("utf-8")).hexdigest(),

@@ -13,20 +13,24 @@ import time
 
 from mirror.audit import audit
 from mirror.changes import compare, read_previous, write_changes
+from mirror.closure import check_closure
 from mirror.download import download
 from mirror.errors import InputError
-from mirror.files import set_mtimes, write_atomic
+from mirror.files import write_atomic
 from mirror.index import PACKAGES, build_projects, write_index
+from mirror.indexes import Indexes, order, read_credential_urls
 from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
 from mirror.manifest import build_time, format_time, write_manifest
-from mirror.resolve import resolve
+from mirror.pylock import pylock_documents
+from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom
 from mirror.select import select
-from mirror.settings import Settings
+from mirror.settings import Settings, spell
+from mirror.sources import InputSet, read_sets, split_paths
 from mirror.targets import parse_targets
-from mirror.upstream import Upstream, mask
-from mirror.vulndb import OSV_DIR, export_time, load_export, write_osv_tree
+from mirror.upstream import mask, strip_credentials
+from mirror.vulndb import load_export, write_osv_tree
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +45,19 @@ def build(settings: Settings) -> Lock:
     if settings.requirements:
         parse_targets(settings.python_versions, settings.platforms)  # a typo fails before anything else
     check_input_files(settings)
-    upstream = Upstream(settings.index_url, ca_bundle=settings.ca_bundle)
-    # Read before anything slow: a bad previous manifest fails the build at once.
+    # Read before anything slow: a bad previous manifest or input fails the build at once.
     previous = None
     if settings.previous_manifest:
         previous = read_previous(settings.previous_manifest, settings.previous_audit)
-    if settings.lock:
-        lock = read_lock(settings.lock)
-    elif settings.requirements:
-        lock = lock_requirements(settings, upstream, previous)
-    else:
-        raise InputError("nothing to mirror: give a requirements file (REQUIREMENTS / -r) or a lock (LOCK / --lock)")
+    sets = None
+    if not settings.lock:
+        if not settings.requirements:
+            raise InputError(f"nothing to mirror: give a requirements file ({spell('requirements')}) "
+                             f"or a lock ({spell('lock')})")
+        sets = read_sets(split_paths(settings.requirements), extras=settings.extras, groups=settings.groups,
+                         uv=find_uv(), uv_env=uv_env(settings.ca_bundle, settings.cache_dir))
+    upstream = Indexes(index_order(settings, sets), ca_bundle=settings.ca_bundle)
+    lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, sets, upstream, previous)
     built, built_from = build_time(lock, settings.source_date_epoch)
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -66,16 +72,15 @@ def build(settings: Settings) -> Lock:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
+        check_closure(lock, staging / PACKAGES, cache_dir=settings.cache_dir)
         projects = build_projects(list(lock.files), staging / PACKAGES)
         write_index(projects, staging)
         osv_meta = write_osv_tree(export, staging)
-        # Reproducible mtimes for the two big image layers (see the Dockerfile).
-        if built is not None:
-            for folder in (PACKAGES, "simple"):
-                set_mtimes(staging / folder, built.timestamp())
-        set_mtimes(staging / OSV_DIR, export_time(export))
         write_landing(projects, lock, staging, report, changes, format_time(built), osv_meta)
         write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
+        for relative, text in pylock_documents(lock).items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(staging / relative, text.encode("utf-8"))
         write_atomic(staging / AUDIT_NAME, report.to_json().encode("utf-8"))
         if changes:
             write_changes(changes, staging)
@@ -98,27 +103,49 @@ def build(settings: Settings) -> Lock:
 def check_input_files(settings: Settings) -> None:
     """Every file input given exists, before anything slow: one line naming the knob and the path."""
     for name in INPUT_FILES:
-        path = getattr(settings, name)
-        if path is not None and not path.is_file():
-            raise InputError(f"file not found: {path}", option=name)
+        value = getattr(settings, name)
+        paths = split_paths(value) if name == "requirements" and value is not None else [value]
+        for path in paths:
+            if path is not None and not path.is_file():
+                raise InputError(f"file not found: {path}", option=name)
 
 
-def lock_requirements(settings: Settings, upstream: Upstream, previous: dict | None = None) -> Lock:
+def index_order(settings: Settings, sets: list | None = None) -> list[str]:
+    """Every upstream index, first asked first: EXTRA_INDEX_URLS, the files' own, INDEX_URL."""
+    file_urls = [u for s in sets or [] for u in s.index_urls]
+    for url in settings.extra_index_urls.split():
+        if strip_credentials(url)[1]:
+            raise InputError(f"{mask(url)} carries credentials, which would stay in the image history; "
+                             "give the URL with them in EXTRA_INDEX_URLS_FILE instead", option="extra_index_urls")
+    for url in file_urls:
+        if strip_credentials(url)[1]:
+            where = next(s.path for s in sets if url in s.index_urls)
+            raise InputError(f"{where}: index URL {mask(url)} carries credentials: give them as a secret "
+                             "(EXTRA_INDEX_URLS_FILE or NETRC_FILE) and keep the file free of them")
+    return order(settings.index_url, settings.extra_index_urls.split(), file_urls,
+                 read_credential_urls(settings.index_credentials))
+
+
+def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexes,
+                      previous: dict | None = None) -> Lock:
     targets = parse_targets(settings.python_versions, settings.platforms)
-    log.info("resolving %s for %d targets (%s) against %s", settings.requirements, len(targets),
-             " ".join(map(str, targets)), mask(settings.index_url))
+    log.info("resolving %s for %d targets (%s) against %s",
+             " ".join(f"{s.path} ({s.kind})" for s in sets), len(targets), " ".join(map(str, targets)),
+             ", ".join(upstream.masked))
     started = time.monotonic()
     preferences = None
     if settings.keep_previous_pins:
         if not previous:
-            raise InputError("keeping the previous pins needs the previous build's manifest (PREVIOUS_MANIFEST)",
-                             option="keep_previous_pins")
-        preferences = {t["name"]: t["pins"] for t in previous["lock"]["targets"]}
-    pins = resolve(settings.requirements, targets, index_url=upstream.url_with_credentials,
-                   ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences)
-    if not any(pins.values()):
-        raise InputError(f"{settings.requirements} names no packages")
-    lock = select(pins, upstream, include_sdists=settings.include_sdists,
+            raise InputError(f"keeping the previous pins needs the previous build's manifest "
+                             f"({spell('previous_manifest')})", option="keep_previous_pins")
+        preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
+    resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
+                       ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,
+                       universal=settings.resolution == "universal", include_sdists=settings.include_sdists)
+    for r in resolved:
+        if not any(r.pins.values()):
+            raise InputError(f"{r.set.path} names no packages")
+    lock = select(resolved, upstream, include_sdists=settings.include_sdists,
                   skip_missing_wheels=settings.skip_missing_wheels, jobs=settings.jobs)
     distinct = {p for target_pins in lock.pins.values() for p in target_pins}
     log.info("resolved %d pins for %d targets: %d files to mirror (%.1f s)",

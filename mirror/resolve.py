@@ -1,16 +1,20 @@
-"""Requirements + targets -> pins, one resolution per target.
+"""Input sets + targets -> pins for every (set, target).
 
 uv resolves: it evaluates environment markers and Requires-Python for the
 target it is told (not for the machine running the build), reads metadata
 with range requests instead of downloading whole wheels, and backtracks like
-pip. Running it once per target keeps each target's answer exactly what an
-installer on that target would choose.
+pip. By default each set resolves once for all targets (`--universal`) and
+the answer's markers are evaluated per target; a target the universal answer
+has no file for resolves on its own, as every target does with
+resolution=per-target. Sets that are locks already only have their markers
+evaluated.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import logging
 import os
 import re
 import shutil
@@ -21,9 +25,21 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from mirror.errors import InputError, ResolutionError
+from mirror.errors import InputError, NoDistributionError, ResolutionError
+from mirror.pylock import PyLock, read_pylock
+from mirror.reqfile import Entry, applies
+from mirror.sources import HASHED, InputSet
 from mirror.targets import Target
 from mirror.upstream import mask
+
+log = logging.getLogger(__name__)
+
+_UV_TRANSPORT = {"UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_CONCURRENT_DOWNLOADS", "UV_REQUEST_TIMEOUT"}
+
+# The running interpreter as uv's reference Python: --python-version and
+# --python-platform describe the target, and uv need not probe every
+# interpreter on the machine (a second per run on a host with pyenv shims).
+UV_OPTIONS = ("--python", sys.executable, "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet")
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
@@ -37,49 +53,169 @@ class Pin:
         return f"{self.name}=={self.version}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """One input set's answer: its pins per target, and the targets it leaves out, with why."""
+
+    set: InputSet
+    pins: dict[Target, tuple[Pin, ...]]
+    skipped: dict[Target, str]
+
+
 def resolve(
-    requirements: Path,
+    sets: list[InputSet],
     targets: list[Target],
     *,
-    index_url: str,
+    index_urls: list[str],
     ca_bundle: str | None = None,
     cache_dir: Path | None = None,
-    preferences: dict[str, dict[str, str]] | None = None,
+    preferences: dict[tuple[str | None, str], dict[str, str]] | None = None,
     jobs: int = 4,
-) -> dict[Target, list[Pin]]:
-    """The pins each target needs, sorted, for every target.
+    universal: bool = True,
+    include_sdists: bool = False,
+) -> list[Resolved]:
+    """Each set's pins for each target its requires-python admits.
 
-    preferences, by target name: pins to keep where they still satisfy the
-    requirements (a refresh that only adds what is new).
+    index_urls: first asked first, INDEX_URL last, credentials attached.
+    preferences, by (set name or None, target name): pins to keep where they
+    still satisfy the requirements (a refresh that only adds what is new).
+    Sets that are locks already (hashed requirements) pin from their lines.
+
+    universal: one `uv pip compile --universal` per set, its markers then
+    evaluated per target, instead of one resolution per target (the matrix
+    costs about one target); a target for which the universal answer picks a
+    release with no file it can install is resolved on its own.
     """
-    uv = _find_uv()
-    env = _uv_env(ca_bundle, cache_dir)
+    uv = find_uv()
+    env = uv_env(ca_bundle, cache_dir)
+    preferences = preferences or {}
+    answers: list[Resolved] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {
-            t: pool.submit(_resolve_one, uv, env, requirements, t, index_url, (preferences or {}).get(str(t), {}))
-            for t in targets
-        }
-        return {t: f.result() for t, f in futures.items()}
+        work = []
+        for s in sets:
+            skipped = {t: reason for t in targets if (reason := s.excludes(t))}
+            fitting = [t for t in targets if t not in skipped]
+            if not fitting:
+                raise InputError(f"{s.path} fits none of the targets ({' '.join(map(str, targets))}): "
+                                 f"{next(iter(skipped.values()))}")
+            for t, reason in skipped.items():
+                log.info("set %s: not resolved for %s: %s", s.name, t, reason)
+            if s.kind == HASHED:
+                answers.append(Resolved(s, {t: _hashed_pins(s, t) for t in fitting}, skipped))
+                continue
+            if not s.resolves:  # pylock.toml, uv.lock: select reads their packages
+                answers.append(Resolved(s, {t: _locked_pins(s, t) for t in fitting}, skipped))
+                continue
+            preferred = {t: preferences.get((s.name, str(t))) or preferences.get((None, str(t))) or {}
+                         for t in fitting}
+            if universal and len(fitting) > 1 and not any(preferred.values()):
+                work.append((s, pool.submit(_resolve_universal, uv, env, s, fitting, index_urls), skipped))
+                continue
+            futures = {t: pool.submit(_resolve_one, uv, env, s, t, index_urls, preferred[t]) for t in fitting}
+            work.append((s, futures, skipped))
+        for s, futures, skipped in work:
+            if isinstance(futures, concurrent.futures.Future):
+                futures = _per_target(futures.result(), s, pool, uv, env, index_urls, include_sdists)
+            answers.append(Resolved(s, {t: tuple(f.result()) for t, f in futures.items()}, skipped))
+    order = {s.name: n for n, s in enumerate(sets)}
+    return sorted(answers, key=lambda r: order[r.set.name])
 
 
-def _resolve_one(uv: str, env: dict, requirements: Path, target: Target, index_url: str,
+def _hashed_pins(s: InputSet, target: Target) -> tuple[Pin, ...]:
+    environment = target.environment()
+    pins: dict[str, Entry] = {}
+    for entry in s.entries:
+        if not applies(entry, environment):
+            continue
+        other = pins.get(entry.name)
+        if other and other.pinned_version != entry.pinned_version:
+            raise InputError(f"{entry.where}: {entry.requirement} and {other.where}: {other.requirement} "
+                             f"both apply to {target}")
+        pins[entry.name] = entry
+    return tuple(sorted(Pin(name, e.pinned_version) for name, e in pins.items()))
+
+
+def _resolve_universal(uv: str, env: dict, s: InputSet, targets: list[Target],
+                       index_urls: list[str]) -> tuple[list[Target], PyLock]:
+    with tempfile.TemporaryDirectory(prefix="pypi-mirror-resolve-") as work:
+        # The .toml name makes uv write PEP 751: markers, and every file with its hashes.
+        output = Path(work) / "pylock.toml"
+        oldest = min(targets, key=lambda t: t.python_tuple)
+        command = [uv, "pip", "compile", str(s.path.resolve()), *s.compile_args, "--universal",
+                   "--python-version", oldest.python, *_index_args(index_urls), "--output-file", str(output),
+                   *UV_OPTIONS]
+        result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
+        if result.returncode != 0:
+            where = f"{' '.join(map(str, targets))} ({s.path}, universal resolution)"
+            raise ResolutionError(where, condense(result.stderr))
+        return targets, read_pylock(output, source=s.path)
+
+
+def _per_target(universal: tuple[list[Target], PyLock], s: InputSet, pool, uv: str, env: dict,
+                index_urls: list[str], include_sdists: bool) -> dict:
+    """The universal answer's pins for each target, or (where it lacks a file for one) a resolution of its own."""
+    from mirror.select import pick  # select reads this module's Pin
+
+    targets, lock = universal
+    by_pin = {(p.name, p.version): p for p in lock.packages}
+    answers = {}
+    for target in targets:
+        pins = _pins_from_lock(lock, {**target.environment(), "extras": set(), "dependency_groups": set()},
+                               s.path, target)
+        try:
+            for pin in pins:
+                pick(target, pin, list(by_pin[(pin.name, pin.version)].files), include_sdists)
+        except NoDistributionError as exc:
+            log.info("set %s: the universal resolution has no file for %s (%s==%s): resolving it on its own",
+                     s.name, target, exc.name, exc.version)
+            answers[target] = pool.submit(_resolve_one, uv, env, s, target, index_urls, {})
+            continue
+        done = concurrent.futures.Future()
+        done.set_result(list(pins))
+        answers[target] = done
+    return answers
+
+
+def _locked_pins(s: InputSet, target: Target) -> tuple[Pin, ...]:
+    return _pins_from_lock(s.lock, s.environment(target), s.path, target)
+
+
+def _pins_from_lock(lock: PyLock, environment: dict, path: Path, target: Target) -> tuple[Pin, ...]:
+    pins = {}
+    for package in lock.packages:
+        if package.applies(environment):
+            other = pins.get(package.name)
+            if other and other != package.version:
+                raise InputError(f"{path}: {package.name} {other} and {package.version} both apply to {target}")
+            pins[package.name] = package.version
+    return tuple(sorted(Pin(n, v) for n, v in pins.items()))
+
+
+def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: list[str],
                  preferred: dict[str, str]) -> list[Pin]:
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-resolve-") as work:
         # uv keeps the pins already in its output file unless they no longer fit.
         output = Path(work) / "pins.txt"
         output.write_text("".join(f"{name}=={version}\n" for name, version in sorted(preferred.items())))
         command = [
-            uv, "pip", "compile", str(requirements),
+            uv, "pip", "compile", str(s.path.resolve()), *s.compile_args,
             "--python-version", target.python,
             "--python-platform", target.uv_platform,
-            "--index-url", index_url,
+            *_index_args(index_urls),
             "--output-file", str(output),
-            "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet",
+            *UV_OPTIONS,
         ]
-        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        # uv reads a pyproject's groups relative to the working directory.
+        result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
         if result.returncode != 0:
-            raise ResolutionError(str(target), _condense(result.stderr))
+            raise ResolutionError(f"{target} ({s.path})", condense(result.stderr))
         return parse_pins(output.read_text())
+
+
+def _index_args(index_urls: list[str]) -> list[str]:
+    *extras, default = index_urls
+    return ["--index-url", default, *(a for url in extras for a in ("--extra-index-url", url)),
+            "--index-strategy", "first-index"]
 
 
 def parse_pins(text: str) -> list[Pin]:
@@ -92,7 +228,7 @@ def parse_pins(text: str) -> list[Pin]:
     return sorted(pins)
 
 
-def _condense(stderr: str) -> str:
+def condense(stderr: str) -> str:
     """uv's error and its first and last cause on one line, credentials masked.
 
     The first cause is what went wrong in the user's terms ("there is no
@@ -111,7 +247,7 @@ def _condense(stderr: str) -> str:
     return mask(": ".join(p.rstrip(".:") for p in parts))
 
 
-def _find_uv() -> str:
+def find_uv() -> str:
     # Next to the running interpreter first: that is the venv the build installed.
     local = Path(sys.executable).parent / "uv"
     found = str(local) if local.exists() else shutil.which("uv")
@@ -120,8 +256,11 @@ def _find_uv() -> str:
     return found
 
 
-def _uv_env(ca_bundle: str | None, cache_dir: Path | None) -> dict:
-    env = dict(os.environ)
+def uv_env(ca_bundle: str | None, cache_dir: Path | None) -> dict:
+    # Resolution sees only what the user gave: no UV_* or PIP_* setting of the
+    # host (UV_EXTRA_INDEX_URL, UV_CONSTRAINT, PIP_INDEX_URL, ...) reaches uv.
+    # Kept: how uv talks to the network (timeouts, retries, parallelism), never what it resolves.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_")) or k in _UV_TRANSPORT}
     # The target's interpreter is described, never fetched.
     env["UV_PYTHON_DOWNLOADS"] = "never"
     if ca_bundle:

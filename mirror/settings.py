@@ -45,7 +45,8 @@ OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zi
 class Settings:
     out: Path = knob(None, "folder for the tree (replaced)", short="-o", kind="path", required=True)
     requirements: Path | None = knob(
-        None, "requirements file to resolve (with its -r / -c includes)", short="-r", kind="path",
+        None, "requirement sets, space-separated, each resolved on its own: requirements files (with their "
+        "-r / -c includes), pyproject.toml, pylock.toml, uv.lock", short="-r", kind="path",
         variable="REQUIREMENTS", bake_default="requirements/pip-audit.txt")
     lock: Path | None = knob(
         None, "a lock.json from an earlier build, used instead of REQUIREMENTS: no resolving, the same tree",
@@ -91,6 +92,23 @@ class Settings:
     keep_previous_pins: bool = knob(
         False, "keep PREVIOUS_MANIFEST's pins where they still fit; only what is new resolves afresh",
         kind="bool", variable="KEEP_PREVIOUS_PINS")
+    # Inputs (issue 14).
+    extras: str = knob(
+        "", "optional dependencies of pyproject.toml / uv.lock / pylock.toml sets, space-separated "
+        "('all': every one)", variable="EXTRAS")
+    groups: str = knob("", "PEP 735 dependency groups of those sets, space-separated ('all': every one)",
+                       variable="GROUPS")
+    extra_index_urls: str = knob(
+        "", "more upstream indexes, space-separated, asked before INDEX_URL: a project comes from the first "
+        "index that has it; credentials do not belong here (EXTRA_INDEX_URLS_FILE)",
+        variable="EXTRA_INDEX_URLS")
+    index_credentials: Path | None = knob(
+        None, "file of index URLs with credentials, one per line: each lends its credentials to the index of "
+        "the same URL, or adds that index (in a build: the EXTRA_INDEX_URLS_FILE secret)", kind="path")
+    resolution: str = knob(
+        "universal", "universal: one resolution per set, its markers evaluated per target (a target it lacks "
+        "a file for resolves on its own); per-target: one resolution per target", choices=("universal",
+                                                                                           "per-target"))
     source_date_epoch: str | None = knob(
         None, "the tree's build time in seconds since 1970 (empty: the newest upload time of the mirrored "
         "files); also the images' creation time", variable="SOURCE_DATE_EPOCH", bake_default="",

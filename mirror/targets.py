@@ -78,6 +78,9 @@ PLATFORMS: dict[str, Platform] = {
     ]
 }
 
+# sys_platform -> (platform_system, os_name)
+_SYSTEMS = {"linux": ("Linux", "posix"), "darwin": ("Darwin", "posix"), "win32": ("Windows", "nt")}
+
 _PYTHON_VERSION = re.compile(r"3\.(0|[1-9]\d*)")
 
 
@@ -101,6 +104,21 @@ class Target:
     @property
     def uv_platform(self) -> str:
         return PLATFORMS[self.platform].uv_platform
+
+    def environment(self) -> dict[str, str]:
+        """PEP 508 marker values on this target, for evaluating other people's markers.
+
+        The patch version is unknown: x.y.0, as uv assumes for --python-version x.y.
+        """
+        values = dict(re.findall(r"(\w+) == '([^']*)'", PLATFORMS[self.platform].marker))
+        system, os_name = _SYSTEMS[values["sys_platform"]]
+        return {
+            "python_version": self.python, "python_full_version": f"{self.python}.0",
+            "implementation_name": "cpython", "implementation_version": f"{self.python}.0",
+            "platform_python_implementation": "CPython", "os_name": os_name,
+            "sys_platform": values["sys_platform"], "platform_machine": values["platform_machine"],
+            "platform_system": system, "platform_release": "", "platform_version": "", "extra": "",
+        }
 
     def wheel_tags(self) -> list[tags.Tag]:
         """Every tag a CPython of this version on this platform installs, best first.

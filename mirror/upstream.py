@@ -8,7 +8,6 @@ logged, raised or written goes through ``mask``.
 from __future__ import annotations
 
 import dataclasses
-import html.parser
 import logging
 import re
 import time
@@ -18,10 +17,10 @@ import requests
 import requests.adapters
 from packaging.utils import NormalizedName
 
+from mirror import simple
 from mirror.errors import UpstreamError
 
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+ACCEPT = simple.ACCEPT
 USER_AGENT = "pypi-mirror"
 TIMEOUT = (10, 30)  # connect, and read between two chunks: a stalled server fails fast
 RETRIES = 4  # attempts in all, for Transient failures
@@ -148,7 +147,7 @@ class Upstream:
             raise Transient(f"HTTP {response.status_code}")
         if response.status_code in (401, 403):
             raise UpstreamError(mask(url), f"HTTP {response.status_code}: credentials missing or refused")
-        raise UpstreamError(mask(url), f"HTTP {response.status_code}")
+        raise UpstreamError(mask(url), f"HTTP {response.status_code}", status=response.status_code)
 
     def get(self, url: str, **kwargs) -> requests.Response:
         return retrying(url, lambda: self.open(url, **kwargs))
@@ -157,13 +156,17 @@ class Upstream:
         """Every file upstream lists for a project, from its PEP 691 or PEP 503 page."""
         page_url = f"{self.index_url}{name}/"
         response = self.get(page_url, headers={"Accept": ACCEPT})
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        if content_type == JSON_TYPE:
-            try:
-                return [_from_json(page_url, f) for f in response.json()["files"]]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise UpstreamError(mask(page_url), f"malformed PEP 691 page ({exc})") from exc
-        return _from_html(page_url, response.text)
+        content_type = response.headers.get("Content-Type")
+        # Lenient as pip is not: a page of unknown type is read as HTML.
+        if simple.page_format(content_type) is None:
+            content_type = "text/html"
+        try:
+            page = simple.parse_project(page_url, content_type, response.content)
+        except simple.PageError as exc:
+            raise UpstreamError(mask(page_url), exc.reason) from None
+        return [UpstreamFile(filename=link.filename, url=link.url, sha256=link.sha256, size=link.size,
+                             upload_time=link.upload_time, requires_python=link.requires_python,
+                             yanked=link.yanked) for link in page.files]
 
 
 def short_reason(exc: Exception) -> str:
@@ -173,63 +176,3 @@ def short_reason(exc: Exception) -> str:
         if marker in text:
             text = text.split(marker, 1)[1]
     return text.strip("()'\" ")[:200] or type(exc).__name__
-
-
-def _yanked(value) -> bool | str:
-    """PEP 592/691: false/absent, true, or the reason (an empty reason is still yanked)."""
-    if value is None or value is False:
-        return False
-    return value if isinstance(value, str) and value else True
-
-
-def _from_json(page_url: str, entry: dict) -> UpstreamFile:
-    return UpstreamFile(
-        filename=entry["filename"],
-        url=urllib.parse.urljoin(page_url, entry["url"]).split("#", 1)[0],
-        sha256=entry.get("hashes", {}).get("sha256"),
-        size=entry.get("size"),
-        upload_time=entry.get("upload-time"),
-        requires_python=entry.get("requires-python") or None,
-        yanked=_yanked(entry.get("yanked")),
-    )
-
-
-class _AnchorParser(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.anchors: list[tuple[dict, str]] = []
-        self._open: dict | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "a":
-            self._open, self._text = dict(attrs), []
-
-    def handle_data(self, data):
-        if self._open is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "a" and self._open is not None:
-            self.anchors.append((self._open, "".join(self._text).strip()))
-            self._open = None
-
-
-def _from_html(page_url: str, text: str) -> list[UpstreamFile]:
-    parser = _AnchorParser()
-    parser.feed(text)
-    files = []
-    for attrs, label in parser.anchors:
-        href = attrs.get("href")
-        if not href:
-            continue
-        url, _, fragment = urllib.parse.urljoin(page_url, href).partition("#")
-        algorithm, _, digest = fragment.partition("=")
-        files.append(UpstreamFile(
-            filename=label or urllib.parse.unquote(url.rsplit("/", 1)[-1]),
-            url=url,
-            sha256=digest if algorithm == "sha256" else None,
-            requires_python=attrs.get("data-requires-python") or None,
-            yanked=False if "data-yanked" not in attrs else _yanked(attrs["data-yanked"] or ""),
-        ))
-    return files

@@ -11,7 +11,7 @@ log() { printf '%s: %s\n' "$ME" "$*" >&2; }
 case "${1:-}" in
 nginx | /usr/sbin/nginx)
     # Everything writable; /tmp is a tmpfs (or at least writable) at runtime.
-    mkdir -p /tmp/pypi-mirror/conf.d/plain
+    mkdir -p /tmp/pypi-mirror/conf.d/plain /tmp/pypi-mirror/conf.d/server
     # Hooks are named NN-name.sh with a zero-padded number, so the shell's
     # sorted glob is the run order (no need for `sort -V`).
     for hook in /docker-entrypoint.d/*.sh; do

@@ -6,5 +6,5 @@ set -eu
 ME=${0##*/}
 
 base=/tmp/pypi-mirror
-mkdir -p "$base/conf.d/plain"
+mkdir -p "$base/conf.d/plain" "$base/conf.d/server"
 printf '%s: info: writable state in %s\n' "$ME" "$base" >&2

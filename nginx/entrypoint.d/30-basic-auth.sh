@@ -1,10 +1,18 @@
 #!/bin/sh
-# Puts every path except /healthz behind HTTP basic auth (both servers).
+# Puts every path except /healthz behind HTTP basic auth (both servers), with
+# the hash checked once per credential and cache period (auth/*.template).
 #
-#   MIRROR_BASIC_AUTH  "user:pass[,user2:pass2]": hashed (SHA-512 crypt) into
-#                      /tmp/pypi-mirror/auth/htpasswd; wins over a mounted file
-#   MIRROR_HTPASSWD    mounted htpasswd, default /etc/pypi-mirror/auth/htpasswd
-#                      (used when it exists; an explicit path must exist)
+#   MIRROR_BASIC_AUTH          "user:pass[,user2:pass2]": hashed (SHA-512 crypt)
+#                              into /tmp/pypi-mirror/auth/htpasswd; wins over a
+#                              mounted file
+#   MIRROR_HTPASSWD            mounted htpasswd, default
+#                              /etc/pypi-mirror/auth/htpasswd (used when it
+#                              exists; an explicit path must exist)
+#   MIRROR_AUTH_CACHE_SECONDS  how long a successful check is reused, 0-60,
+#                              default 30 (0: check the hash on every request)
+#   MIRROR_AUTH_RATE           hash checks per second per client address, default 20
+#   MIRROR_AUTH_BURST          checks above that rate that wait their turn,
+#                              default 100; more get a delayed 429
 set -eu
 
 ME=${0##*/}
@@ -12,11 +20,32 @@ info() { printf '%s: info: %s\n' "$ME" "$*" >&2; }
 fail() { printf '%s: error: %s\n' "$ME" "$*" >&2; exit 1; }
 
 out=/tmp/pypi-mirror
+templates=/etc/pypi-mirror/nginx/auth
 snippet=$out/conf.d/30-basic-auth.conf
+server_snippet=$out/conf.d/server/30-basic-auth.conf
 generated=$out/auth/htpasswd
+cache=$out/auth-cache
 
-mkdir -p "$out/conf.d"
-rm -f "$snippet" "$generated"
+mkdir -p "$out/conf.d/server"
+rm -f "$snippet" "$server_snippet" "$generated"
+# Successes cached by an earlier start: keyed under that start's secret, so
+# unreachable anyway; removed so that nothing outlives its nginx.
+rm -rf "$cache"
+
+# A whole number in [min, max], or the default when unset.
+number() { # name default min max
+    eval "value=\${$1:-$2}"
+    case "$value" in "" | *[!0-9]*) fail "$1 must be a whole number (got '$value')" ;; esac
+    # Leading zeros would make the shell read it as octal.
+    value=${value#"${value%%[!0]*}"}
+    value=${value:-0}
+    # More digits than any limit here has would overflow the shell's test.
+    [ ${#value} -le 6 ] && [ "$value" -ge "$3" ] && [ "$value" -le "$4" ] || fail "$1 must be between $3 and $4 (got $value)"
+    printf '%s' "$((value))"
+}
+cache_seconds=$(number MIRROR_AUTH_CACHE_SECONDS 30 0 60)
+rate=$(number MIRROR_AUTH_RATE 20 1 100000)
+burst=$(number MIRROR_AUTH_BURST 100 0 100000)
 
 if [ -n "${MIRROR_BASIC_AUTH:-}" ]; then
     command -v openssl >/dev/null 2>&1 \
@@ -54,6 +83,13 @@ if [ -n "${MIRROR_BASIC_AUTH:-}" ]; then
     info "basic auth on for:$users"
 elif [ -n "${MIRROR_HTPASSWD:-}" ] || [ -e /etc/pypi-mirror/auth/htpasswd ]; then
     htpasswd=${MIRROR_HTPASSWD:-/etc/pypi-mirror/auth/htpasswd}
+    case "$htpasswd" in
+    /*) ;;
+    *) fail "MIRROR_HTPASSWD must be an absolute path (got '$htpasswd')" ;;
+    esac
+    case "$htpasswd" in
+    *[!A-Za-z0-9._/+-]*) fail "MIRROR_HTPASSWD may only hold letters, digits and ._/+- (got '$htpasswd')" ;;
+    esac
     [ -r "$htpasswd" ] || fail "htpasswd file $htpasswd is missing or not readable by uid $(id -u)"
     grep -q '^[^#:][^:]*:.' "$htpasswd" || fail "htpasswd file $htpasswd has no user:hash line"
     info "basic auth on with $htpasswd"
@@ -62,9 +98,22 @@ else
     exit 0
 fi
 
-cat >"$snippet.tmp" <<CONF
-# Written by $ME. http level: inherited by every location; /healthz opts out.
-auth_basic "pypi-mirror";
-auth_basic_user_file $htpasswd;
-CONF
-mv "$snippet.tmp" "$snippet"
+# The cache key's HMAC secret: new at every start, only in this 0600 snippet.
+secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+[ ${#secret} -eq 64 ] || fail "could not read 32 random bytes from /dev/urandom"
+# With the cache off the templates still need a period (unused).
+if [ "$cache_seconds" = 0 ]; then proxy_cache=off period=1; else proxy_cache=pm_auth period=$cache_seconds; fi
+check_timeout=$((burst / rate + 10))
+
+render() { # template output
+    (umask 077 && sed -e "s|@SECRET@|$secret|g" -e "s|@HTPASSWD@|$htpasswd|g" \
+        -e "s|@CACHE@|$proxy_cache|g" -e "s|@CACHE_SECONDS@|$cache_seconds|g" -e "s|@CACHE_PERIOD@|$period|g" \
+        -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" -e "s|@CHECK_TIMEOUT@|$check_timeout|g" \
+        "$1" >"$2.tmp") \
+        || fail "cannot write $2"
+    ! grep -q '@[A-Z_]*@' "$2.tmp" || fail "$1 has a placeholder this hook does not fill in"
+    mv "$2.tmp" "$2"
+}
+render "$templates/http.conf.template" "$snippet"
+render "$templates/server.conf.template" "$server_snippet"
+info "successful checks cached for ${cache_seconds} s; at most $rate checks/s per client address, $burst more queued"

@@ -18,6 +18,14 @@ ensure_kubectl() {
   export PATH="$TOOLS_DIR/usr/bin:$PATH"
 }
 
+# The CNCF distribution registry, for the push/pull tests (Debian 12 has 2.8).
+ensure_registry() {
+  command -v docker-registry >/dev/null 2>&1 && return
+  echo "$ME: installing docker-registry" >&2
+  apt_install docker-registry
+}
+
 ensure_test_tools() {
   ensure_kubectl
+  ensure_registry
 }

@@ -8,6 +8,7 @@ a docker network created `--internal`: it has no other way out.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from tests.fixtures.osv_db import make_test_export
 from tests.integration.appliance import build_or_fail, running_mirror
+from tests.integration.peers import devpi, pypiserver
 
 TAG = os.environ.get("PYPI_MIRROR_TEST_TAG", "test")
 
@@ -57,3 +59,30 @@ def mirror(mirror_image, internal_network):
         yield mirror
 
 
+
+
+# --- issue 17: the mirror's tree on the host, and real indexes to publish into.
+
+@pytest.fixture(scope="session")
+def mirror_tree(mirror_image, tmp_path_factory):
+    """The image's /srv/pypi, copied out as scripts/publish does."""
+    target = tmp_path_factory.mktemp("tree") / "pypi"
+    container = subprocess.run(["docker", "create", mirror_image, "/bin/true"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    try:
+        subprocess.run(["docker", "cp", f"{container}:/srv/pypi", str(target)], check=True, capture_output=True)
+    finally:
+        subprocess.run(["docker", "rm", container], capture_output=True)
+    return target
+
+
+@pytest.fixture(scope="session")
+def pypiserver_peer(tmp_path_factory):
+    with pypiserver(tmp_path_factory.mktemp("pypiserver")) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="session")
+def devpi_url(tmp_path_factory):
+    with devpi(tmp_path_factory.mktemp("devpi")) as url:
+        yield url

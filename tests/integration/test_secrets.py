@@ -1,7 +1,8 @@
 """Upstream secrets given to the build leave no trace in the image, its history or the build log.
 
 One real build with an upstream URL carrying credentials (INDEX_URL_FILE), a
-netrc (NETRC_FILE) and a CA bundle (CA_BUNDLE), each holding a random string;
+netrc (NETRC_FILE), index URLs with credentials (EXTRA_INDEX_URLS_FILE) and a
+CA bundle (CA_BUNDLE), each holding a random string;
 then every byte `docker save` writes is searched for those strings, including
 the files inside each layer and inside compressed files.
 """
@@ -31,6 +32,7 @@ def needles() -> dict[str, bytes]:
         "index URL token": f"idx-{secrets.token_hex(16)}".encode(),
         "netrc token": f"netrc-{secrets.token_hex(16)}".encode(),
         "CA bundle marker": f"pypi-mirror-secret-marker-{secrets.token_hex(16)}".encode(),
+        "index credentials token": f"idxfile-{secrets.token_hex(16)}".encode(),
     }
 
 
@@ -46,7 +48,12 @@ def secret_files(tmp_path_factory, needles) -> dict[str, str]:
     # The machine's bundle (the build needs it to reach the index here) plus a marker line.
     ca_bundle.write_bytes(Path("/etc/ssl/certs/ca-certificates.crt").read_bytes()
                           + b"\n# " + needles["CA bundle marker"] + b"\n")
-    return {"INDEX_URL_FILE": str(index_url), "NETRC_FILE": str(netrc), "CA_BUNDLE": str(ca_bundle)}
+    # EXTRA_INDEX_URLS_FILE: credentials per index; this line lends its own to INDEX_URL (same URL).
+    index_urls = directory / "index-urls"
+    index_urls.write_text(f"# one per index\nhttps://extra-user:{needles['index credentials token'].decode()}"
+                          "@pypi.org/simple/\n")
+    return {"INDEX_URL_FILE": str(index_url), "NETRC_FILE": str(netrc), "CA_BUNDLE": str(ca_bundle),
+            "EXTRA_INDEX_URLS_FILE": str(index_urls)}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +74,9 @@ def audited_build(secret_files, docker_client):
 def variants(needles: dict[str, bytes]) -> dict[str, bytes]:
     """Each secret as written, plus the Basic auth header a client would derive from the URL credentials."""
     header = base64.b64encode(b"audit-user:" + needles["index URL token"])
-    return {**needles, "index URL token as Basic auth header": header}
+    extra = base64.b64encode(b"extra-user:" + needles["index credentials token"])
+    return {**needles, "index URL token as Basic auth header": header,
+            "index credentials token as Basic auth header": extra}
 
 
 def test_no_secret_in_any_file_of_any_layer_or_the_image_config(audited_build, needles, tmp_path):

@@ -6,13 +6,17 @@ the client containers get only the CA (or a wrong one) and the credentials.
 
 from __future__ import annotations
 
+import base64
+import concurrent.futures
 import hashlib
 import http.client
+import os
 import json
 import re
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -106,6 +110,38 @@ def test_request_with_a_wrong_password_is_401(tls_mirror, pki):
     assert response.status_code == 401
 
 
+def basic(credentials: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+MALFORMED = {
+    "not base64": {"Authorization": "Basic !!!"},
+    "no colon": basic(USER + PASSWORD),
+    "empty": {"Authorization": "Basic "},
+    "another scheme": {"Authorization": f"Bearer {PASSWORD}"},
+    "user only": basic(f"{USER}:"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_credentials_are_refused_with_400_or_401(tls_mirror, pki, case):
+    response = https_get(tls_mirror, pki["ca"], "/simple/", headers=MALFORMED[case])
+    assert response.status_code in (400, 401), response.status_code
+
+
+def test_a_huge_authorization_header_is_refused_with_a_4xx(tls_mirror):
+    # Over large_client_header_buffers (8k): nginx refuses it before any check.
+    port = tls_mirror.get_exposed_port(8080)
+    response = requests.get(f"http://127.0.0.1:{port}/simple/", headers={"Authorization": "Basic " + "A" * 20000},
+                            timeout=10)
+    assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_the_auth_subrequest_and_its_check_server_are_not_reachable(tls_mirror, pki):
+    for path in ("/_pm/auth", "/_pm/check"):
+        assert https_get(tls_mirror, pki["ca"], path, auth=(USER, PASSWORD)).status_code == 404
+
+
 def test_request_with_credentials_gets_the_index_over_https(tls_mirror, pki):
     response = https_get(tls_mirror, pki["ca"], "/simple/pip-audit/", auth=(USER, PASSWORD),
                          headers={"Accept": "application/vnd.pypi.simple.v1+json"})
@@ -172,17 +208,27 @@ def test_tls_1_2_without_forward_secrecy_or_aead_is_refused(tls_mirror):
     assert "HANDSHAKE_FAILURE" in str(refused.value)
 
 
-def test_generated_htpasswd_holds_a_hash_and_the_password_is_in_no_file_and_no_log(tls_mirror):
+def test_generated_htpasswd_holds_a_hash_and_the_password_is_in_no_file_and_no_log(tls_mirror, pki):
+    # A success and a failure first, so the auth cache holds an entry to search.
+    assert https_get(tls_mirror, pki["ca"], "/simple/", auth=(USER, PASSWORD)).status_code == 200
+    assert https_get(tls_mirror, pki["ca"], "/simple/", auth=(USER, PASSWORD + "x")).status_code == 401
     wrapped = tls_mirror.get_wrapped_container()
     code, htpasswd = wrapped.exec_run(["cat", "/tmp/pypi-mirror/auth/htpasswd"])
     assert code == 0 and re.fullmatch(rf"{USER}:\$6\$\S+\n", htpasswd.decode()), htpasswd
-    # As root, so no file escapes the search; /proc holds the environment, which is the input.
+    code, cached = wrapped.exec_run(["find", "/tmp/pypi-mirror/auth-cache", "-type", "f"], user="0")
+    assert code == 0 and cached.split(), "the successful check was not cached"
+    # The header as sent (base64) and the password, in the clear or as its
+    # wrong twin: in no file (as root, so none escapes the search; /proc holds
+    # the environment, which is the input), and in no log.
+    secrets = [PASSWORD, basic(f"{USER}:{PASSWORD}")["Authorization"].split()[1],
+               basic(f"{USER}:{PASSWORD}x")["Authorization"].split()[1]]
+    patterns = [arg for secret in secrets for arg in ("-e", secret)]
     code, found = wrapped.exec_run(
-        ["grep", "-rlsF", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev", "-e", PASSWORD, "/"],
+        ["grep", "-rlsF", "--exclude-dir=proc", "--exclude-dir=sys", "--exclude-dir=dev", *patterns, "/"],
         user="0")
     assert code == 1 and found == b"", found
     stdout, stderr = flushed_logs(tls_mirror)
-    assert PASSWORD not in stdout + stderr
+    assert not [secret for secret in secrets if secret in stdout + stderr]
 
 
 # --- real clients on the internal network ---------------------------------
@@ -279,22 +325,123 @@ def test_uv_with_a_wrong_ca_fails_certificate_verification(
 
 # --- mounted htpasswd -----------------------------------------------------
 
-def test_mounted_htpasswd_file_turns_auth_on(mirror_image, internal_network, tmp_path):
+def apr1(password: str) -> str:
+    # apr1 is what `htpasswd` writes by default and nginx checks it itself.
+    return subprocess.run(["openssl", "passwd", "-apr1", "-stdin"], input=password, text=True,
+                          capture_output=True, check=True).stdout.strip()
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Atomically, as a Kubernetes Secret update or a deploy tool does."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+
+
+CACHE_SECONDS = 3
+
+
+def test_mounted_htpasswd_turns_auth_on_and_a_changed_password_is_refused_within_the_cache_time(
+    mirror_image, internal_network, tmp_path
+):
     auth_dir = tmp_path / "auth"
     auth_dir.mkdir(mode=0o755)
-    # apr1 is what `htpasswd` writes by default and nginx checks it itself.
-    hashed = subprocess.run(["openssl", "passwd", "-apr1", "-stdin"], input="file-pass", text=True,
-                            capture_output=True, check=True).stdout.strip()
-    (auth_dir / "htpasswd").write_text(f"fileuser:{hashed}\n")
-    (auth_dir / "htpasswd").chmod(0o644)
-    container, _ = start_mirror(mirror_image, internal_network, volumes={str(auth_dir): "/etc/pypi-mirror/auth"})
+    replace_file(auth_dir / "htpasswd", f"fileuser:{apr1('file-pass')}\n")
+    container, _ = start_mirror(mirror_image, internal_network, volumes={str(auth_dir): "/etc/pypi-mirror/auth"},
+                                MIRROR_AUTH_CACHE_SECONDS=str(CACHE_SECONDS))
     try:
         url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/"
         assert requests.get(url, timeout=10).status_code == 401
         assert requests.get(url, auth=("fileuser", "wrong"), timeout=10).status_code == 401
         assert requests.get(url, auth=("fileuser", "file-pass"), timeout=10).status_code == 200
+
+        # The directory is mounted, so the container sees the new file.
+        replace_file(auth_dir / "htpasswd", f"fileuser:{apr1('new-pass')}\n")
+        changed = time.monotonic()
+        # A credential not seen before is checked against the file at once.
+        assert requests.get(url, auth=("fileuser", "new-pass"), timeout=10).status_code == 200
+        # The old one may live on in the cache for the documented time, never
+        # longer (half a second for the requests themselves).
+        deadline = changed + CACHE_SECONDS + 0.5
+        while True:
+            status = requests.get(url, auth=("fileuser", "file-pass"), timeout=10).status_code
+            if status == 401:
+                break
+            assert status == 200, status
+            assert time.monotonic() < deadline, f"the old password still works {CACHE_SECONDS} s after the change"
+            time.sleep(0.1)
+        assert requests.get(url, auth=("fileuser", "new-pass"), timeout=10).status_code == 200
     finally:
         container.stop()
+
+
+def test_a_flood_of_wrong_passwords_gets_delayed_429s_and_spares_cached_users(mirror_image, internal_network):
+    rate, burst = 5, 2
+    container, _ = start_mirror(mirror_image, internal_network, MIRROR_BASIC_AUTH=f"{USER}:{PASSWORD}",
+                                MIRROR_AUTH_RATE=str(rate), MIRROR_AUTH_BURST=str(burst))
+    try:
+        port = container.get_exposed_port(8080)
+        url = f"http://127.0.0.1:{port}/simple/"
+        assert requests.get(url, auth=(USER, PASSWORD), timeout=10).status_code == 200
+
+        def wrong(n: int) -> tuple[int, float, str | None]:
+            started = time.monotonic()
+            response = requests.get(url, auth=(USER, f"guess-{n}"), timeout=10)
+            return response.status_code, time.monotonic() - started, response.headers.get("Retry-After")
+
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(wrong, range(12)))
+        elapsed = time.monotonic() - started
+        statuses = sorted(status for status, _, _ in answers)
+        # One check at once, `burst` more queued, `rate` more each second:
+        # the rest are refused before any hash is computed.
+        assert set(statuses) == {401, 429}, statuses
+        assert statuses.count(401) <= 1 + burst + rate * elapsed, (statuses, elapsed)
+        limited = [(seconds, retry) for status, seconds, retry in answers if status == 429]
+        assert all(seconds >= 0.9 and retry == "1" for seconds, retry in limited), limited
+        # The cached user and the probes do not notice, from the same address.
+        assert requests.get(url, auth=(USER, PASSWORD), timeout=10).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    finally:
+        container.stop()
+
+
+def test_many_connections_of_one_user_pass_each_cache_period_without_429s(mirror_image, internal_network):
+    # At each period's end every connection's next request misses the cache
+    # at once; they must wait for one check, not all go into a limit that
+    # lets 1 check a second (plus 2) through.
+    container, _ = start_mirror(mirror_image, internal_network, MIRROR_BASIC_AUTH=f"{USER}:{PASSWORD}",
+                                MIRROR_AUTH_CACHE_SECONDS="1", MIRROR_AUTH_RATE="1", MIRROR_AUTH_BURST="2")
+    try:
+        url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/"
+
+        def client(_: int) -> list[int]:
+            statuses = []
+            with requests.Session() as session:
+                deadline = time.monotonic() + 3
+                while time.monotonic() < deadline:
+                    statuses.append(session.get(url, auth=(USER, PASSWORD), timeout=10).status_code)
+            return statuses
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            statuses = [status for answers in pool.map(client, range(16)) for status in answers]
+        assert set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
+        assert len(statuses) > 100, len(statuses)
+    finally:
+        container.stop()
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("MIRROR_AUTH_CACHE_SECONDS", "61", "MIRROR_AUTH_CACHE_SECONDS must be between 0 and 60 (got 61)"),
+    ("MIRROR_AUTH_RATE", "fast", "MIRROR_AUTH_RATE must be a whole number (got 'fast')"),
+])
+def test_a_bad_auth_setting_stops_the_container_with_one_line(mirror_image, docker_client, variable, value, message):
+    status, stderr = run_until_exit(docker_client, mirror_image,
+                                    environment={"MIRROR_BASIC_AUTH": "a:b", variable: value})
+    assert status != 0
+    assert re.findall(r".*error.*", stderr) == [f"30-basic-auth.sh: error: {message}"], stderr
 
 
 # --- self-signed mode -----------------------------------------------------

@@ -78,6 +78,7 @@ def test_manifest_document_masks_upstream_credentials_and_embeds_the_lock():
         "build-time": "2024-01-02T03:04:05Z",
         "build-time-source": "SOURCE_DATE_EPOCH",
         "upstream": "https://user:***@pypi.example/simple/",
+        "indexes": ["https://user:***@pypi.example/simple/"],
         "targets": [{"name": "py3.11-manylinux_x86_64", "python": "3.11", "platform": "manylinux_x86_64"}],
         "tools": {"pypi-mirror": "0.1.0"},
         "lock": {"path": "lock.json", "sha256": hashlib.sha256(lock_json.encode()).hexdigest()},

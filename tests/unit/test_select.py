@@ -1,13 +1,16 @@
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from mirror.errors import NoDistributionError, UpstreamError
 from mirror.lock import LockedFile
-from mirror.resolve import Pin
-from mirror.select import pick, select
+from mirror.resolve import Pin, Resolved
+from mirror.select import pick
+from mirror.select import select as select_sets
+from mirror.sources import REQUIREMENTS, InputSet
 from mirror.targets import Target
-from mirror.upstream import UpstreamFile
+from mirror.upstream import UpstreamFile, mask
 
 LINUX_39 = Target("3.9", "manylinux_x86_64")
 LINUX_312 = Target("3.12", "manylinux_x86_64")
@@ -81,9 +84,17 @@ def test_no_compatible_wheel_names_package_version_and_target():
         pick(LINUX_312, MSGPACK, MSGPACK_FILES, include_sdists=False)
     assert str(info.value) == (
         "msgpack==1.1.0 has no compatible wheel for py3.12-manylinux_x86_64 "
-        "(mirror sdists with INCLUDE_SDISTS=1 / --include-sdists, or leave the target out "
-        "with SKIP_MISSING_WHEELS=1 / --skip-missing-wheels)"
+        "(mirror sdists with --include-sdists, or leave the target out with --skip-missing-wheels)"
     )
+
+
+def test_in_an_image_build_the_hint_names_the_bake_variables(monkeypatch):
+    monkeypatch.setenv("PYPI_MIRROR_INCLUDE_SDISTS", "")
+    monkeypatch.setenv("PYPI_MIRROR_SKIP_MISSING_WHEELS", "")
+    with pytest.raises(NoDistributionError) as info:
+        pick(LINUX_312, MSGPACK, MSGPACK_FILES, include_sdists=False)
+    assert str(info.value).endswith("(mirror sdists with INCLUDE_SDISTS=1, or leave the target out "
+                                    "with SKIP_MISSING_WHEELS=1)")
 
 
 def test_no_wheel_nor_sdist_says_so():
@@ -97,7 +108,18 @@ class FakeUpstream:
         self.index_url, self.pages = index_url, pages
 
     def project_files(self, name):
-        return self.pages[name]
+        return self.index_url, self.pages[name]
+
+    @property
+    def masked(self):
+        return [mask(self.index_url)]
+
+
+def select(pins, upstream, **options):
+    """One plain requirements set with these pins."""
+    resolved = Resolved(InputSet("default", Path("requirements.txt"), REQUIREMENTS),
+                        {t: tuple(p) for t, p in pins.items()}, {})
+    return select_sets([resolved], upstream, **options)
 
 
 UPSTREAM = FakeUpstream("https://tok@pypi.example/simple/", {"msgpack": MSGPACK_FILES, "six": SIX_FILES})
@@ -105,7 +127,7 @@ UPSTREAM = FakeUpstream("https://tok@pypi.example/simple/", {"msgpack": MSGPACK_
 
 def locked(f: UpstreamFile, pin: Pin, targets: tuple[str, ...]) -> LockedFile:
     return LockedFile(filename=f.filename, name=pin.name, version=pin.version, url=f.url, sha256=f.sha256,
-                      size=f.size, targets=targets)
+                      size=f.size, targets=targets, index="https://***@pypi.example/simple/")
 
 
 def test_select_locks_a_shared_pure_wheel_once_with_every_target():

@@ -41,8 +41,8 @@ class Dist:
         return self.filename.split("-", 1)[0].replace("_", "-").lower()
 
 
-def wheel(name: str, version: str, *requires: str) -> Dist:
-    """A pure py3-none-any wheel whose METADATA requires `requires`."""
+def wheel(name: str, version: str, *requires: str, tag: str = "py3-none-any") -> Dist:
+    """A wheel (pure py3-none-any unless tag says otherwise) whose METADATA requires `requires`."""
     dist_info = f"{name}-{version}.dist-info"
     metadata = "".join([
         "Metadata-Version: 2.1\n", f"Name: {name}\n", f"Version: {version}\n",
@@ -52,7 +52,7 @@ def wheel(name: str, version: str, *requires: str) -> Dist:
         f"{name}/__init__.py": f"VERSION = {version!r}\n".encode(),
         f"{dist_info}/METADATA": metadata,
         f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: fake-index\nRoot-Is-Purelib: true\n"
-                              b"Tag: py3-none-any\n",
+                              + f"Tag: {tag}\n".encode(),
     }
     record = "".join(f"{path},sha256={_b64digest(data)},{len(data)}\n" for path, data in members.items())
     members[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
@@ -60,12 +60,17 @@ def wheel(name: str, version: str, *requires: str) -> Dist:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for path, data in members.items():
             zf.writestr(zipfile.ZipInfo(path, _EPOCH), data)
-    return Dist(f"{name}-{version}-py3-none-any.whl", buffer.getvalue(), metadata)
+    return Dist(f"{name}-{version}-{tag}.whl", buffer.getvalue(), metadata)
 
 
-def sdist(name: str, version: str) -> Dist:
-    """An sdist with static (Metadata-Version 2.2) PKG-INFO, so a resolver need not build it."""
-    pkg_info = f"Metadata-Version: 2.2\nName: {name}\nVersion: {version}\n".encode()
+def sdist(name: str, version: str, *, buildable_metadata: bool = True) -> Dist:
+    """An sdist with static (Metadata-Version 2.2) PKG-INFO, so a resolver need not build it.
+
+    buildable_metadata=False: Metadata-Version 2.1 (no promise that it is static) and a build
+    backend that does not exist, as old sdists are: a resolver that needs its metadata fails.
+    """
+    version_line = "2.2" if buildable_metadata else "2.1"
+    pkg_info = f"Metadata-Version: {version_line}\nName: {name}\nVersion: {version}\n".encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tf:
         for path, data in {
@@ -99,6 +104,7 @@ class Request:
     status: int
     authorized: bool  # an Authorization header was sent (right or wrong)
     user_agent: str
+    authorization: str = ""  # the header itself: which credentials reached this index
 
 
 @dataclasses.dataclass
@@ -263,7 +269,8 @@ def _handler_for(index: FakeIndex):
 
             def answer(status: int, data: bytes = b"", content_type: str = "text/plain",
                        headers: dict | None = None, send: bytes | None = None) -> None:
-                index._record(Request(self.command, path, status, authorized, user_agent))
+                index._record(Request(self.command, path, status, authorized, user_agent,
+                                      self.headers.get("Authorization", "")))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
