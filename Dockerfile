@@ -38,6 +38,7 @@ ARG PYPI_MIRROR_REQUIREMENTS \
     PYPI_MIRROR_SKIP_MISSING_WHEELS \
     PYPI_MIRROR_AUDIT \
     PYPI_MIRROR_VULN_DB \
+    PYPI_MIRROR_VULN_DB_URL \
     PYPI_MIRROR_AUDIT_IGNORE \
     PYPI_MIRROR_PREVIOUS_MANIFEST \
     PYPI_MIRROR_PREVIOUS_AUDIT \
@@ -130,7 +131,7 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # The official nginx image's own hooks edit /etc/nginx, which this image does
 # not use; only ours run.
 RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
-COPY nginx/*.conf /etc/pypi-mirror/nginx/
+COPY nginx/*.conf nginx/osv.js /etc/pypi-mirror/nginx/
 COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
 COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/

@@ -59,6 +59,11 @@ variable "VULN_DB" {
   description = "OSV database export: the zip of OSV records OSV publishes per ecosystem (PyPI/all.zip)"
 }
 
+variable "VULN_DB_URL" {
+  default     = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+  description = "without VULN_DB, download the OSV export served under /osv/ (and audited with) from here when it answers; off: never"
+}
+
 variable "AUDIT_IGNORE" {
   default     = ""
   description = "vulnerability ids to ignore, one `ID  reason` per line (# comments)"
@@ -301,6 +306,7 @@ target "_common" {
     PYPI_MIRROR_SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
     PYPI_MIRROR_AUDIT               = AUDIT
     PYPI_MIRROR_VULN_DB             = inside("vuln_db", VULN_DB)
+    PYPI_MIRROR_VULN_DB_URL         = VULN_DB_URL
     PYPI_MIRROR_AUDIT_IGNORE        = inside("audit_ignore", AUDIT_IGNORE)
     PYPI_MIRROR_PREVIOUS_MANIFEST   = inside("previous_manifest", PREVIOUS_MANIFEST)
     PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)

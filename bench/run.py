@@ -19,6 +19,7 @@ sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 
 import auth  # noqa: E402
 import buildtime  # noqa: E402
+import osv  # noqa: E402
 import layers  # noqa: E402
 import matrix  # noqa: E402
 import pages  # noqa: E402
@@ -33,6 +34,7 @@ SUITES = {
     "build": buildtime.suite,
     "matrix": matrix.suite,
     "tls-load": tls.suite,
+    "osv": osv.suite,
     "layers": layers.suite,
     "auth": auth.suite,
     "pages": pages.suite,

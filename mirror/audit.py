@@ -12,11 +12,8 @@ could not look must never read as "no vulnerabilities".
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 import json
 import logging
-import zipfile
 from pathlib import Path
 
 import requests
@@ -25,8 +22,11 @@ from packaging.version import InvalidVersion, Version
 
 from mirror.errors import AuditUnavailableError, InputError, VulnDatabaseError, VulnerabilitiesFoundError
 from mirror.lock import Lock
+from mirror.osvmatch import (VERSION_RANGES, compile_range, compile_record, in_range, key_of, matches,
+                             pypi_affected, version_key)
 from mirror.settings import FIELDS
 from mirror.severity import severity_of
+from mirror.vulndb import Export, parse_export
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,6 @@ MODES = FIELDS["audit"].metadata["choices"]
 SERVICES = FIELDS["vuln_service"].metadata["choices"]
 OSV_API = "https://api.osv.dev/v1"
 REPORT_VERSION = 1
-# Range types whose events are package versions; GIT ranges name commits.
-_VERSION_RANGES = ("ECOSYSTEM", "SEMVER")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -94,8 +92,11 @@ class AuditReport:
 
 
 def audit(lock: Lock, *, mode: str = "warn", vuln_db: Path | None = None, vuln_service: str | None = None,
-          ignore_file: Path | None = None, ca_bundle: str | None = None) -> AuditReport:
-    """The report for every (name, version) the lock mirrors; raises in `fail` mode when it must."""
+          ignore_file: Path | None = None, ca_bundle: str | None = None, export: Export | None = None) -> AuditReport:
+    """The report for every (name, version) the lock mirrors; raises in `fail` mode when it must.
+
+    `export`: the OSV export the build loaded (mirror/vulndb.py), the same data the appliance
+    serves under /osv/, used instead of reading `vuln_db` again."""
     if mode not in MODES:
         raise InputError(f"unknown audit mode {mode!r}; accepted: {', '.join(MODES)}")
     if vuln_service is not None and vuln_service not in SERVICES:
@@ -108,7 +109,12 @@ def audit(lock: Lock, *, mode: str = "warn", vuln_db: Path | None = None, vuln_s
 
     records: dict[str, dict] = {}  # by id: both sources may hold the same record
     sources, problems = [], []
-    if vuln_db is not None:
+    if export is not None and export.data is not None:
+        records.update((r["id"], r) for r in export.records)
+        sources.append(export.source)
+    elif export is not None:
+        problems.append(export.reason)
+    elif vuln_db is not None:
         found, source = read_osv_export(vuln_db)
         records.update((r["id"], r) for r in found)
         sources.append(source)
@@ -119,7 +125,7 @@ def audit(lock: Lock, *, mode: str = "warn", vuln_db: Path | None = None, vuln_s
             sources.append(source)
         except _Unreachable as exc:
             problems.append(f"OSV service unreachable ({exc})")
-    if vuln_db is None and vuln_service is None:
+    if vuln_db is None and vuln_service is None and export is None:
         problems.append("no vulnerability source: pass an OSV database export (VULN_DB / --vuln-db) "
                         "or use the online service (--vuln-service osv)")
     if problems and (mode == "fail" or not sources):
@@ -168,27 +174,7 @@ def read_osv_export(path: Path) -> tuple[list[dict], dict]:
         data = path.read_bytes()
     except OSError as exc:
         raise VulnDatabaseError(str(path), exc.strerror or str(exc)) from None
-    records = []
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in sorted(archive.namelist()):
-                if not member.endswith(".json"):
-                    continue
-                try:
-                    record = json.loads(archive.read(member))
-                except ValueError as exc:
-                    raise VulnDatabaseError(str(path), f"{member} is not JSON ({exc})") from None
-                if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-                    raise VulnDatabaseError(str(path), f"{member} is not an OSV record (no id)")
-                records.append(record)
-    except zipfile.BadZipFile:
-        raise VulnDatabaseError(str(path), "not a zip file (expected OSV's export, e.g. PyPI/all.zip)") from None
-    if not records:
-        raise VulnDatabaseError(str(path), "holds no OSV records (*.json)")
-    modified = [r["modified"] for r in records if isinstance(r.get("modified"), str)]
-    # The file's name and hash, not its path: the path is the build host's business.
-    return records, {"type": "osv-database", "file": path.name, "sha256": hashlib.sha256(data).hexdigest(),
-                     "records": len(records), "newest-modified": max(modified, default=None)}
+    return parse_export(data, path.name, where=str(path))
 
 
 class _Unreachable(Exception):
@@ -220,18 +206,18 @@ def query_osv_service(pins: tuple[tuple[str, str], ...], *, ca_bundle: str | Non
 
 
 def match(records: list[dict], pins: tuple[tuple[str, str], ...], ignores: dict[str, str]) -> list[Finding]:
-    by_name: dict[str, list[dict]] = {}
+    """Every (pin, record) that matches, through the compiled form nginx serves (mirror/osvmatch.py)."""
+    by_name: dict[str, list[tuple[dict, list[dict]]]] = {}
     for record in records:
-        if record.get("withdrawn"):
-            continue  # its publisher no longer stands behind it
-        for name in {canonicalize_name(a["package"]["name"]) for a in _pypi_affected(record)}:
-            by_name.setdefault(name, []).append(record)
+        for name, entries in compile_record(record).items():  # {} for a withdrawn record
+            by_name.setdefault(name, []).append((record, entries))
     findings = []
     for name, version in pins:
-        for record in by_name.get(name, []):
-            finding = affects(record, name, version)
-            if finding is None:
+        key = version_key(version)
+        for record, entries in by_name.get(name, []):
+            if not matches(entries, key):
                 continue
+            finding = _finding(record, name, version)
             reason = next((ignores[i] for i in (finding.id, *finding.aliases) if i in ignores), None)
             findings.append(dataclasses.replace(finding, ignored=reason))
     return findings
@@ -239,28 +225,23 @@ def match(records: list[dict], pins: tuple[tuple[str, str], ...], ignores: dict[
 
 def affects(record: dict, name: str, version: str) -> Finding | None:
     """The finding if this (not withdrawn) OSV record covers name==version, else None."""
-    if record.get("withdrawn"):
+    if not matches(compile_record(record).get(canonicalize_name(name), []), version_key(version)):
         return None
+    return _finding(record, canonicalize_name(name), version)
+
+
+def _finding(record: dict, name: str, version: str) -> Finding:
     parsed = _version(version)
     fixed: set[str] = set()
-    hit = False
-    for affected in _pypi_affected(record):
+    for affected in pypi_affected(record):
         if canonicalize_name(affected["package"]["name"]) != name:
             continue
-        listed = any(v == version or (parsed is not None and _version(v) == parsed)
-                     for v in affected.get("versions") or [])
-        in_range = False
         for r in affected.get("ranges") or []:
-            if r.get("type") not in _VERSION_RANGES or parsed is None:
+            if r.get("type") not in VERSION_RANGES or parsed is None:
                 continue
             events = r.get("events") or []
             if in_events(parsed, events):
-                in_range = True
                 fixed.update(e["fixed"] for e in events if "fixed" in e and _above(e["fixed"], parsed))
-        if listed or in_range:
-            hit = True
-    if not hit:
-        return None
     return Finding(
         name=name, version=version, id=record["id"],
         aliases=tuple(sorted(a for a in record.get("aliases") or [] if a != record["id"])),
@@ -271,41 +252,10 @@ def affects(record: dict, name: str, version: str) -> Finding | None:
 
 
 def in_events(version: Version, events: list[dict]) -> bool:
-    """OSV's range evaluation: walk the events in version order; introduced opens, fixed and
-    last_affected close; a limit caps the whole range. Unparsable events: not affected."""
-    walk = []
-    limits = []
-    for event in events:
-        for kind in ("introduced", "fixed", "last_affected", "limit"):
-            if kind not in event:
-                continue
-            value = event[kind]
-            if kind == "introduced" and value == "0":
-                walk.append((0, None, kind))  # "0": before every version, pre-releases included
-                continue
-            if kind == "limit" and value == "*":
-                continue
-            bound = _version(value)
-            if bound is None:
-                return False
-            (limits if kind == "limit" else walk).append((1, bound, kind))
-    if any(version >= bound for _, bound, _ in limits):
-        return False
-    affected = False
-    for _, bound, kind in sorted(walk, key=lambda e: (e[0], e[1] or Version("0"))):
-        if kind == "introduced" and (bound is None or version >= bound):
-            affected = True
-        elif kind == "fixed" and version >= bound:
-            affected = False
-        elif kind == "last_affected" and version > bound:
-            affected = False
-    return affected
-
-
-def _pypi_affected(record: dict) -> list[dict]:
-    return [a for a in record.get("affected") or []
-            if isinstance(a.get("package"), dict) and a["package"].get("ecosystem") == "PyPI"
-            and isinstance(a["package"].get("name"), str)]
+    """OSV's range evaluation (osvmatch.in_range) on one range's raw events. Unparsable events: not affected."""
+    compiled = compile_range({"events": events})
+    key = key_of(version)
+    return compiled is not None and key is not None and in_range(compiled, key)
 
 
 def _version(text: str) -> Version | None:

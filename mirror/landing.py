@@ -28,7 +28,7 @@ from mirror.pages.model import PROJECTS, ProjectPage, Site, build_site, human_by
 
 PAGES = Path(__file__).parent / "pages"
 ASSETS = "assets"
-CLIENT_FILES = ("pip.conf", "uv.toml")
+CLIENT_FILES = ("activate", "pip.conf", "uv.toml")
 
 
 def write_landing(projects: list[Project], lock: Lock, root: Path, audit: AuditReport | None = None,

@@ -67,18 +67,23 @@ def tool_versions() -> dict[str, str | None]:
     return versions
 
 
-def tree_files(root: Path, *, exclude: tuple[str, ...] = ()) -> list[dict]:
+# The advisories' per-record and per-project files (tens of thousands, derived from
+# osv/PyPI/all.zip, which is listed): mirror.json describes them by the "osv" entry.
+DERIVED = ("osv/projects/", "osv/ids/")
+
+
+def tree_files(root: Path, *, exclude: tuple[str, ...] = (), derived: tuple[str, ...] = DERIVED) -> list[dict]:
     """Every file under root as {path, size, sha256}, sorted by path ('/'-separated)."""
     files = []
     for path in root.rglob("*"):
         relative = path.relative_to(root).as_posix()
-        if path.is_file() and relative not in exclude:
+        if path.is_file() and relative not in exclude and not relative.startswith(derived):
             files.append({"path": relative, "size": path.stat().st_size, "sha256": sha256_file(path)})
     return sorted(files, key=lambda f: f["path"])
 
 
 def render_manifest(lock: Lock, lock_json: str, files: list[dict], *, built: datetime.datetime | None,
-                    built_from: str | None, tools: dict[str, str | None]) -> str:
+                    built_from: str | None, tools: dict[str, str | None], osv: dict | None = None) -> str:
     document = {
         "manifest-version": MANIFEST_VERSION,
         "build-time": format_time(built),
@@ -91,11 +96,15 @@ def render_manifest(lock: Lock, lock_json: str, files: list[dict], *, built: dat
                  "document": json.loads(lock_json)},
         "files": files,
     }
+    if osv is not None:
+        document["osv"] = osv  # /osv/meta.json: the advisories served at /osv/
     return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_manifest(lock: Lock, root: Path, *, built: datetime.datetime | None, built_from: str | None) -> None:
+def write_manifest(lock: Lock, root: Path, *, built: datetime.datetime | None, built_from: str | None,
+                   osv: dict | None = None) -> None:
     """mirror.json, listing every other file of the tree: so it must be written last."""
     files = tree_files(root, exclude=(MANIFEST_NAME,))
-    text = render_manifest(lock, lock.to_json(), files, built=built, built_from=built_from, tools=tool_versions())
+    text = render_manifest(lock, lock.to_json(), files, built=built, built_from=built_from, tools=tool_versions(),
+                           osv=osv)
     write_atomic(root / MANIFEST_NAME, text.encode("utf-8"))

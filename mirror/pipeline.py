@@ -30,6 +30,7 @@ from mirror.settings import Settings, spell
 from mirror.sources import InputSet, read_sets, split_paths
 from mirror.targets import parse_targets
 from mirror.upstream import mask, strip_credentials
+from mirror.vulndb import load_export, write_osv_tree
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,10 @@ def build(settings: Settings) -> Lock:
     built, built_from = build_time(lock, settings.source_date_epoch)
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    # The advisories the appliance serves are the ones the build audits with: one matcher, one export.
+    export = load_export(settings.vuln_db, settings.vuln_db_url, ca_bundle=settings.ca_bundle)
     # Before any download: AUDIT=fail stops here, and only the lock is needed.
-    report = audit(lock, mode=settings.audit, vuln_db=settings.vuln_db, vuln_service=settings.vuln_service,
+    report = audit(lock, mode=settings.audit, vuln_service=settings.vuln_service, export=export,
                    ignore_file=settings.audit_ignore, ca_bundle=settings.ca_bundle)
     changes = compare(previous, json.loads(lock.to_json()), json.loads(report.to_json())) if previous else None
 
@@ -72,7 +75,8 @@ def build(settings: Settings) -> Lock:
         check_closure(lock, staging / PACKAGES, cache_dir=settings.cache_dir)
         projects = build_projects(list(lock.files), staging / PACKAGES)
         write_index(projects, staging)
-        write_landing(projects, lock, staging, report, changes, format_time(built))
+        osv_meta = write_osv_tree(export, staging)
+        write_landing(projects, lock, staging, report, changes, format_time(built), osv_meta)
         write_atomic(staging / LOCK_NAME, lock.to_json().encode("utf-8"))
         for relative, text in pylock_documents(lock).items():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +85,8 @@ def build(settings: Settings) -> Lock:
         if changes:
             write_changes(changes, staging)
         write_sbom(lock, staging, built=built)
-        write_manifest(lock, staging, built=built, built_from=built_from)  # last: it lists every other file
+        # last: it lists every other file
+        write_manifest(lock, staging, built=built, built_from=built_from, osv=osv_meta)
         if settings.nginx_map:
             write_projects_map(projects, settings.nginx_map)
     except BaseException:

@@ -37,6 +37,8 @@ def knob(default, description: str, *, flag: str | None = None, variable: str | 
 
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+# OSV's public PyPI export (mirror/vulndb.py downloads it when no VULN_DB is given).
+OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,9 @@ class Settings:
     vuln_db: Path | None = knob(
         None, "OSV database export: the zip of OSV records OSV publishes per ecosystem (PyPI/all.zip)",
         kind="path", variable="VULN_DB", bake_default="")
+    vuln_db_url: str = knob(
+        OSV_EXPORT_URL, "without VULN_DB, download the OSV export served under /osv/ (and audited with) from "
+        "here when it answers; off: never", variable="VULN_DB_URL")
     vuln_service: str | None = knob(None, "ask this online service too (needs network to it)", choices=("osv",))
     audit_ignore: Path | None = knob(
         None, "vulnerability ids to ignore, one `ID  reason` per line (# comments)", kind="path",

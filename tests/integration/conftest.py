@@ -11,9 +11,12 @@ import os
 import subprocess
 import uuid
 
+from pathlib import Path
+
 import docker
 import pytest
 
+from tests.fixtures.osv_db import make_test_export
 from tests.integration.appliance import build_or_fail, running_mirror
 from tests.integration.peers import devpi, pypiserver
 
@@ -26,8 +29,14 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
-def mirror_image() -> str:
-    build_or_fail(TAG=TAG)
+def test_export(tmp_path_factory) -> Path:
+    """The OSV export the session image serves: real records and labelled synthetic ones."""
+    return make_test_export(tmp_path_factory.mktemp("osv") / "osv-PyPI-all.zip")
+
+
+@pytest.fixture(scope="session")
+def mirror_image(test_export) -> str:
+    build_or_fail(TAG=TAG, VULN_DB=str(test_export))
     return f"pypi-mirror:{TAG}"
 
 

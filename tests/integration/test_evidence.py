@@ -18,7 +18,10 @@ def test_manifest_sbom_and_audit_are_served_as_json_and_agree(mirror):
         assert listed[path[1:]] == hashlib.sha256(served[path].content).hexdigest()
     purls = {c["purl"] for c in served["/sbom.cdx.json"].json()["components"]}
     assert any(p.startswith("pkg:pypi/pip-audit@") for p in purls)
-    # The default build has no vulnerability data: the report must say it did not run.
+    # The session image is built with the test export (conftest.py): the audit ran on the
+    # very data the appliance serves under /osv/.
     audit = served["/audit.json"].json()
-    assert audit["ran"] is False and audit["vulnerabilities"] is None
-    assert "Not audited: no vulnerability source" in mirror.get("/").text
+    meta = mirror.get("/osv/meta.json").json()
+    assert audit["ran"] is True and audit["sources"] == [{**audit["sources"][0], "sha256": meta["sha256"]}]
+    assert listed["osv/meta.json"] == hashlib.sha256(mirror.get("/osv/meta.json").content).hexdigest()
+    assert "Known vulnerabilities at build time (osv-database" in mirror.get("/").text

@@ -190,7 +190,7 @@ def test_human_bytes_uses_decimal_units():
 def test_the_written_site_holds_every_page_and_no_inline_code(tmp_path):
     site = write_landing(PROJECTS, LOCK, tmp_path, AUDIT, CHANGES, "2024-05-01T10:00:00Z", OSV_META)
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
-    assert written == ["assets/icon.svg", "assets/site.css", "assets/site.js", "index.html", "pip.conf",
+    assert written == ["activate", "assets/icon.svg", "assets/site.css", "assets/site.js", "index.html", "pip.conf",
                        "projects/idna/index.html", "projects/requests/index.html", "projects/tiny/index.html",
                        "uv.toml"]
     assert [p.name for p in site.projects] == ["idna", "requests", "tiny"]

@@ -1,0 +1,286 @@
+"""The appliance as pip-audit's and osv-scanner's data source, against the session image.
+
+The session image is built with the test export (tests/fixtures/osv_db.py:
+real advisories and labelled synthetic records). Every expected finding is
+computed by the project's Python matcher (mirror/audit.py over
+mirror/osvmatch.py) on that same export, never written down by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import requests
+from packaging.utils import canonicalize_name
+
+from mirror.audit import match
+from tests.fixtures.osv_db import osv_test_records
+from tests.integration.appliance import run_client
+
+RECORDS = osv_test_records()
+
+
+def expected_ids(name: str, version: str | None) -> list[str]:
+    """What OSV's matching gives for (name, version): the Python matcher's answer."""
+    if version is None:
+        return sorted({r["id"] for r in RECORDS if not r.get("withdrawn") and any(
+            canonicalize_name(a["package"]["name"]) == canonicalize_name(name) and a["package"]["ecosystem"] == "PyPI"
+            for a in r.get("affected", []))})
+    return sorted({f.id for f in match(RECORDS, ((canonicalize_name(name), version),), {})})
+
+
+def query(session: requests.Session, url: str, body) -> requests.Response:
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return session.post(url + "/osv/v1/query", data=data, timeout=10, allow_redirects=False)
+
+
+# -- the differential test: endpoint vs Python matcher ------------------------------------------
+
+def _variants(version: str) -> list[str]:
+    """The version as clients spell it and its neighbours in PEP 440 order."""
+    out = [version, version.upper(), f"v{version}", f" {version}\n", f"0!{version}", f"1!{version}",
+           f"{version}.0", f"{version}.0.0", f"{version}a1", f"{version}-RC1", f"{version}rc2", f"{version}.pre3",
+           f"{version}b0", f"{version}.post1", f"{version}-1", f"{version}.rev2", f"{version}r", f"{version}.dev0",
+           f"{version}-dev4", f"{version}.post1.dev2", f"{version}a1.dev1", f"{version}+local.7", f"{version}+LOCAL_7",
+           f"{version}+abc.01", f"{version}+1.abc", f"{version}_post_3", f"{version}.alpha.2", f"{version}c4",
+           f"{version}..1", f"{version}+", f"{version}-", f"{version}.x"]
+    parts = version.split("!")[-1].split("+")[0].split(".")
+    if parts and parts[-1].isdigit():
+        out += [".".join([*parts[:-1], str(int(parts[-1]) + 1)]), ".".join([*parts[:-1], str(int(parts[-1]) - 1)])
+                if int(parts[-1]) else version + ".1"]
+    return out
+
+
+def _differential_cases() -> list[tuple[str, str]]:
+    """Every version the records name, their neighbours and respellings, for each project of
+    the data; other spellings of the names and an unknown project with the seeds alone."""
+    names: set[str] = set()
+    versions: set[str] = {"0", "0.0", "0.dev0", "0a0", "1", "99", "99999999999999999999", "1.0.0-RC1", "1!0",
+                          "1!1.5", "1!2.0rc1", "00001.000", "not a version", "", "1.0\u00a0", "\u0661.0",
+                          "2.0.dev3", "2.0.DEV2", "2.0rc2.dev1", "3.1.post2", "3.1.post2.dev0", "3.1.post2.dev2",
+                          "4.5+local.6", "4.5+local.7", "4.5+local.7.0", "4.5", "4.5.post0", "10.1.0", "10.2.0",
+                          "1.11.0", "1.11.0.post1", "1.11.1.dev0", "2.19.1", "2.31.0", "2.30.999", "2.3.0rc1"}
+    for record in RECORDS:
+        for affected in record.get("affected", []):
+            if affected["package"]["ecosystem"] == "PyPI":
+                names.add(canonicalize_name(affected["package"]["name"]))
+            versions.update(affected.get("versions", []))
+            for r in affected.get("ranges", []):
+                for event in r.get("events", []):
+                    versions.update(v for v in event.values() if v not in ("0", "*"))
+    seeds = sorted(versions)
+    expanded = sorted({v for seed in seeds for v in _variants(seed)} | set(seeds))
+    return ([(name, v) for name in sorted(names) for v in expanded]
+            + [(name, v) for name in ("Requests", "PY", "PMTest_Tricky", "pmtest.tricky", "MsgPack", "unknown-project") for v in seeds])
+
+
+def test_differential_endpoint_equals_python_matcher(mirror):
+    """Every case through querybatch (ids), every 40th through query (full records): zero differences."""
+    cases = _differential_cases()
+    assert len(cases) > 10000, len(cases)
+    expected: dict[tuple[str, str], list[str]] = {case: [] for case in cases}
+    for finding in match(RECORDS, tuple({(canonicalize_name(n), v) for n, v in cases}), {}):
+        expected.setdefault((finding.name, finding.version), []).append(finding.id)
+    def want(name, version):
+        return sorted(expected.get((canonicalize_name(name), version), []))
+    differences, hits = [], 0
+    with requests.Session() as session:
+        for start in range(0, len(cases), 100):
+            chunk = cases[start:start + 100]
+            body = {"queries": [{"package": {"name": n, "ecosystem": "PyPI"}, "version": v} for n, v in chunk]}
+            answer = session.post(mirror.url + "/osv/v1/querybatch", data=json.dumps(body), timeout=30)
+            assert answer.status_code == 200, answer.text
+            for (name, version), result in zip(chunk, answer.json()["results"], strict=True):
+                served = sorted(v["id"] for v in result.get("vulns", []))
+                hits += bool(served)
+                if served != want(name, version):
+                    differences.append((name, version, served, want(name, version)))
+        for name, version in cases[::40]:
+            answer = query(session, mirror.url, {"package": {"name": name, "ecosystem": "PyPI"}, "version": version})
+            served = sorted(v["id"] for v in answer.json().get("vulns", []))
+            if served != want(name, version):
+                differences.append(("query", name, version, served, want(name, version)))
+    assert differences == [], f"{len(differences)} differences, e.g. {differences[:10]}"
+    assert hits > 1000, hits  # the cases must exercise matches, not only misses
+
+
+def test_querybatch_gives_ids_and_modified_in_query_order(mirror):
+    queries = [("requests", "2.19.1"), ("idna", "3.7"), ("msgpack", "1.1.0"), ("pmtest-tricky", "1!1.5"),
+               ("py", "1.11.0"), ("pmtest-tricky", "5.0")]
+    body = {"queries": [{"package": {"name": n, "ecosystem": "PyPI"}, "version": v} for n, v in queries]
+            + [{"package": {"purl": "pkg:pypi/requests@2.19.1"}}]}
+    answer = requests.post(mirror.url + "/osv/v1/querybatch", json=body, timeout=10)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+    results = answer.json()["results"]
+    modified = {r["id"]: r["modified"] for r in RECORDS}
+    assert results == [{"vulns": [{"id": i, "modified": modified[i]} for i in expected_ids(n, v)]}
+                       if expected_ids(n, v) else {} for n, v in [*queries, ("requests", "2.19.1")]]
+
+
+def test_query_answers_full_records_by_name_or_purl_and_empty_object_for_none(mirror):
+    with requests.Session() as session:
+        by_name = query(session, mirror.url, {"package": {"name": "Requests", "ecosystem": "PyPI"}, "version": "2.19.1"})
+        by_purl = query(session, mirror.url, {"package": {"purl": "pkg:pypi/requests@2.19.1"}})
+        unknown = query(session, mirror.url, {"package": {"name": "no-such-project", "ecosystem": "PyPI"},
+                                              "version": "1.0"})
+        clean = query(session, mirror.url, {"package": {"name": "requests", "ecosystem": "PyPI"}, "version": "2.32.3"})
+        every = query(session, mirror.url, {"package": {"name": "pmtest-tricky", "ecosystem": "PyPI"}})
+    records = {r["id"]: r for r in RECORDS}
+    assert by_name.json() == by_purl.json() == {"vulns": [records[i] for i in expected_ids("requests", "2.19.1")]}
+    assert [v["id"] for v in by_name.json()["vulns"]] == ["GHSA-j8r2-6x86-q33q", "PYSEC-2018-28"]  # not the withdrawn
+    assert (unknown.status_code, unknown.json(), clean.json()) == (200, {}, {})
+    assert [v["id"] for v in every.json()["vulns"]] == expected_ids("pmtest-tricky", None)
+    assert by_name.headers["Content-Type"] == "application/json" and by_name.headers["Cache-Control"] == "no-store"
+
+
+def test_vulns_by_id_all_zip_and_meta_describe_the_export(mirror, test_export):
+    record = mirror.get("/osv/v1/vulns/PYSEC-2018-28")
+    assert record.status_code == 200 and record.json() == next(r for r in RECORDS if r["id"] == "PYSEC-2018-28")
+    assert mirror.get("/osv/v1/vulns/NO-SUCH-ID").status_code == 404
+    export = mirror.get("/osv/PyPI/all.zip")
+    assert export.status_code == 200 and export.content == test_export.read_bytes()
+    meta = mirror.get("/osv/meta.json").json()
+    assert meta["sha256"] == hashlib.sha256(test_export.read_bytes()).hexdigest()
+    assert (meta["records"], meta["withdrawn"], meta["newest-modified"]) == (
+        len(RECORDS), sum(1 for r in RECORDS if r.get("withdrawn")), max(r["modified"] for r in RECORDS))
+    assert meta["taken-at"] and meta["reason"] is None
+    assert mirror.get("/mirror.json").json()["osv"] == meta
+    landing = mirror.get("/").text
+    assert f"{len(RECORDS)} OSV records for PyPI" in landing and meta["sha256"] in landing
+    audit = mirror.get("/audit.json").json()
+    assert audit["ran"] is True and audit["sources"][0]["sha256"] == meta["sha256"]
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"x" * (16 * 1024 + 1), 413, "request body over 16 KiB"),
+    (b"", 400, "a JSON body is required"),
+    (b"{not json", 400, "the body is not JSON"),
+    (b"[]", 400, "a query must be a JSON object"),
+    ({"version": "1.0"}, 400, "package is required"),
+    ({"package": {"ecosystem": "PyPI"}, "version": "1.0"}, 400, "package.name is required"),
+    ({"package": {"name": "requests"}, "version": "1.0"}, 400, 'package.ecosystem must be "PyPI"'),
+    ({"package": {"name": "requests", "ecosystem": "npm"}, "version": "1.0"}, 400, 'package.ecosystem must be "PyPI"'),
+    ({"package": {"purl": "pkg:npm/requests@1.0"}}, 400, "ecosystem must be PyPI"),
+    ({"package": {"purl": "pkg:pypi/requests@2.19.1"}, "version": "2.19.1"}, 400, "version given twice"),
+    ({"package": {"name": "requests", "ecosystem": "PyPI"}, "version": 2}, 400, "version must be a string"),
+    ({"package": {"name": "../../../etc/passwd", "ecosystem": "PyPI"}, "version": "1"}, 400, "not a valid project"),
+    ({"package": {"name": "..%2f..%2fmeta", "ecosystem": "PyPI"}, "version": "1"}, 400, "not a valid project"),
+    ({"package": {"purl": "pkg:pypi/..%2F..%2Fmeta@1"}}, 400, "not a valid project"),
+    ({"package": {"name": "requests\u0000", "ecosystem": "PyPI"}, "version": "1"}, 400, "not a valid project"),
+    ({"package": {"name": "/srv/pypi/osv/meta", "ecosystem": "PyPI"}, "version": "1"}, 400, "not a valid project"),
+])
+def test_bad_queries_get_one_line_json_errors(mirror, body, status, message):
+    with requests.Session() as session:
+        answer = query(session, mirror.url, body)
+    assert answer.status_code == status, answer.text
+    assert answer.json() == {"code": 3, "message": answer.json()["message"]} and message in answer.json()["message"]
+    assert answer.text.count("\n") == 1
+
+
+def test_methods_and_paths_around_the_endpoint(mirror):
+    assert (get := mirror.get("/osv/v1/query")).status_code == 405 and get.headers["Allow"] == "POST"
+    assert requests.put(mirror.url + "/osv/v1/query", data="{}", timeout=5).status_code == 405
+    assert requests.post(mirror.url + "/simple/", data="{}", timeout=5).status_code == 405
+    assert requests.post(mirror.url + "/osv/v1/vulns/PYSEC-2018-28", data="{}", timeout=5).status_code == 405
+    assert requests.post(mirror.url + "/osv/v1/query/", data="{}", timeout=5).status_code == 405
+    for path in ("/osv/projects/requests.json", "/osv/vulns/PYSEC-2018-28.json", "/osv/", "/osv/v1/vulns/..%2fmeta",
+                 "/osv/v1/vulns/%2e%2e%2fprojects%2frequests", "/osv/v1/vulns/"):
+        assert mirror.get(path).status_code == 404, path
+    # Body limits stay tiny everywhere else.
+    assert requests.get(mirror.url + "/simple/", data=b"x" * 4096, timeout=5).status_code == 413
+
+
+def test_thousands_of_malformed_queries_leave_everything_answering_and_the_error_log_quiet(mirror):
+    _, errors_before = mirror.logs()
+    bad = [b"{", b"[]", json.dumps({"package": {"name": "../x", "ecosystem": "PyPI"}, "version": "1"}).encode(),
+           json.dumps({"package": {"purl": "pkg:pypi/a@1"}, "version": "1"}).encode(), b"\x00" * 300]
+    with requests.Session() as session:
+        for i in range(3000):
+            assert query(session, mirror.url, bad[i % len(bad)]).status_code == 400
+        good = query(session, mirror.url, {"package": {"name": "py", "ecosystem": "PyPI"}, "version": "1.11.0"})
+    assert [v["id"] for v in good.json()["vulns"]] == ["GHSA-w596-4wvx-j9j6"]
+    assert mirror.get("/simple/", headers={"Accept": "text/html"}).status_code == 200
+    _, errors_after = mirror.logs()
+    assert errors_after == errors_before
+
+
+def test_activate_exports_the_index_and_pip_audit_variables_for_the_address_used(mirror):
+    script = mirror.get("/activate", headers={"Host": "mirror.example:8080"})
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/plain")
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in script.text.splitlines()
+                   if line.startswith("export "))
+    assert exports == {
+        "PIP_INDEX_URL": "'http://mirror.example:8080/simple/'",
+        "PIP_TRUSTED_HOST": "mirror.example",
+        "UV_DEFAULT_INDEX": "'http://mirror.example:8080/simple/'",
+        "PIP_AUDIT_VULNERABILITY_SERVICE": "osv",
+        "PIP_AUDIT_OSV_URL": "'http://mirror.example:8080/osv/v1/query'",
+    }
+    assert "PIP_AUDIT_OSV_URL=http://mirror.example:8080/osv/v1/query" in mirror.get(
+        "/pip.conf", headers={"Host": "mirror.example:8080"}).text
+    assert 'href="activate"' in mirror.get("/").text
+
+
+# -- the real pip-audit on a client whose only way out is the appliance -------------------------
+
+PINNED = {
+    "requests": "2.19.1",     # two real records; a withdrawn one that must not show
+    "py": "1.11.0",           # last_affected
+    "msgpack": "1.0.0",       # only an open-ended range: newer than every listed version
+    "pmtest-tricky": "5.0",   # known to the data, not affected: clean
+    "idna": "3.7",            # unknown to the data
+}
+
+
+def _findings(report: dict) -> dict[tuple[str, str], list[str]]:
+    """(name, version) -> sorted ids, from pip-audit's JSON; a skipped dependency fails the test."""
+    skipped = [d for d in report["dependencies"] if "skip_reason" in d]
+    assert not skipped, skipped
+    # pip-audit shows a record by its CVE alias when it has one, the OSV id among the aliases.
+    ids = {r["id"] for r in RECORDS}
+    return {(canonicalize_name(d["name"]), d["version"]): sorted(
+                next(i for i in (v["id"], *v["aliases"]) if i in ids) for v in d["vulns"])
+            for d in report["dependencies"]}
+
+
+def _expected(findings: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], list[str]]:
+    return {(name, version): expected_ids(name, version) for name, version in findings}
+
+
+def test_pip_audit_through_the_appliance_finds_what_the_python_matcher_finds(
+    mirror, docker_client, client_image, internal_network
+):
+    base = f"http://{mirror.alias}:8080"
+    pinned = "".join(f"{n}=={v}\n" for n, v in PINNED.items()).encode()
+    output = run_client(docker_client, client_image, internal_network, f"""
+        cd /work
+        python3 -c 'import urllib.request as u; u.urlretrieve("{base}/activate", "activate")'
+        . ./activate
+        python3 -m venv /v
+        /v/bin/pip install --quiet pip-audit >&2
+        # 1. a pinned file of packages the mirror does not carry, no pip
+        /v/bin/pip-audit --strict --disable-pip --no-deps -r pinned.txt -f json -o /tmp/pinned.json >&2 || test $? = 1
+        # 2. a requirements file resolved through the mirror in pip-audit's own venv (pip, wheel, setuptools)
+        /v/bin/pip-audit --strict -r requirements.txt -f json -o /tmp/requirements.json >&2 || test $? = 1
+        # 3. the environment pip-audit runs in
+        /v/bin/pip-audit --strict -f json -o /tmp/environment.json >&2 || test $? = 1
+        printf '%s\\n' "$(cat /tmp/pinned.json)" "$(cat /tmp/requirements.json)" "$(cat /tmp/environment.json)"
+    """, environment={"HOME": "/work"}, files={"/work/pinned.txt": pinned, "/work/requirements.txt": b"msgpack\nrequests\n"})
+    pinned_report, requirements_report, environment_report = (json.loads(line) for line in output.splitlines()[-3:])
+
+    pinned_found = _findings(pinned_report)
+    assert set(pinned_found) == set(PINNED.items())
+    assert pinned_found == _expected(pinned_found)
+    assert pinned_found[("requests", "2.19.1")] == ["GHSA-j8r2-6x86-q33q", "PYSEC-2018-28"]
+    assert pinned_found[("py", "1.11.0")] == ["GHSA-w596-4wvx-j9j6"]
+    assert pinned_found[("msgpack", "1.0.0")] == ["PYPI-MIRROR-SYNTHETIC-OPEN-RANGE"]
+    assert pinned_found[("pmtest-tricky", "5.0")] == pinned_found[("idna", "3.7")] == []
+
+    for report in (requirements_report, environment_report):
+        found = _findings(report)
+        assert {"msgpack", "requests"} <= {name for name, _ in found}
+        assert found == _expected(found)
+        assert any(ids == ["PYPI-MIRROR-SYNTHETIC-OPEN-RANGE"] for (name, _), ids in found.items() if name == "msgpack")
+    assert "pip" in {name for name, _ in _findings(environment_report)}
