@@ -9,7 +9,6 @@ downloads only what is new.
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import logging
 import os
@@ -23,6 +22,7 @@ import requests
 from mirror.errors import HashMismatchError
 from mirror.files import copy_atomic, sha256_file
 from mirror.lock import LockedFile
+from mirror.parallel import each
 from mirror.upstream import Transient, Upstream, retrying
 
 log = logging.getLogger(__name__)
@@ -38,15 +38,7 @@ def download(
     store = cache / "files" if cache else dest
     store.mkdir(parents=True, exist_ok=True)
     progress = _Progress(len(files), sum(f.size or 0 for f in files))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_fetch_one, f, store, dest, upstream, progress) for f in files]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    each(jobs, _fetch_one, ((f, store, dest, upstream, progress) for f in files))
     progress.done()
 
 

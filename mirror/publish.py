@@ -13,7 +13,6 @@ are sent only to the index's origin.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import email.parser
 import email.policy
@@ -38,6 +37,7 @@ from mirror.errors import (DistributionError, HashMismatchError, InputError, Pub
 from mirror.files import sha256_file
 from mirror.lock import LockedFile, read_lock
 from mirror.metadata import wheel_metadata
+from mirror.parallel import each
 from mirror.upstream import USER_AGENT, Transient, _OriginAuth, retrying, short_reason
 
 log = logging.getLogger(__name__)
@@ -212,15 +212,7 @@ class Publisher:
         if todo:
             # The first alone: wrong credentials or a read-only index end with one line, not N.
             self._upload_one(*todo[0], progress, failures)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                futures = [pool.submit(self._upload_one, f, path, progress, failures) for f, path in todo[1:]]
-                try:
-                    for future in concurrent.futures.as_completed(futures):
-                        future.result()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
+            each(self.jobs, self._upload_one, ((f, path, progress, failures) for f, path in todo[1:]))
         summary = Summary(len(todo) - len(failures), skipped, len(failures), progress.bytes,
                           time.monotonic() - started)
         log.info("published to %s: %d uploaded, %d skipped, %d failed (%.1f MB) in %.1f s", self.url,
