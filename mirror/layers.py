@@ -35,6 +35,8 @@ BUCKETS = 48
 PACKAGES = "packages"
 OWN_LAYERS = {"simple": "simple", "osv": "osv"}  # top-level entry -> layer; everything else: docs
 ORDER = [f"p{i:02d}" for i in range(BUCKETS)] + ["simple", "osv", "docs"]
+# Layers whose files already carry times that follow their content (mirror/vulndb.py: the export's).
+KEEP_TIMES = {"osv"}
 
 
 def bucket(project: str) -> str:
@@ -80,6 +82,8 @@ def split(tree: Path, out: Path) -> None:
     file_times, layer_time = times(tree)
     for layer in ORDER:
         for folder, dirs, files in os.walk(out / layer):
+            if layer in KEEP_TIMES:
+                continue
             for name in files:
                 path = Path(folder) / name
                 default = 0 if layer.startswith("p") else layer_time
@@ -96,8 +100,9 @@ def times(tree: Path) -> tuple[dict[str, int], int]:
     time), which changes with every new upload: a package layer whose times
     followed it would change with every refresh. A package keeps its upload
     time (older than any epoch that includes it); folders get 0; the index
-    pages, vulnerability data and documents get the build time, so their
-    Last-Modified and ETag change when their content can.
+    pages and documents get the build time, so their Last-Modified and ETag
+    change when their content can; the vulnerability data keeps the times
+    mirror/vulndb.py gave it (the export's), so a new lock leaves its layer alone.
     """
     lock = json.loads((tree / "lock.json").read_text(encoding="utf-8"))
     manifest = json.loads((tree / "mirror.json").read_text(encoding="utf-8"))

@@ -24,4 +24,6 @@ def test_manifest_sbom_and_audit_are_served_as_json_and_agree(mirror):
     meta = mirror.get("/osv/meta.json").json()
     assert audit["ran"] is True and audit["sources"] == [{**audit["sources"][0], "sha256": meta["sha256"]}]
     assert listed["osv/meta.json"] == hashlib.sha256(mirror.get("/osv/meta.json").content).hexdigest()
-    assert "Known vulnerabilities at build time (osv-database" in mirror.get("/").text
+    landing = mirror.get("/").text
+    assert "Known vulnerabilities at build time" in landing
+    assert f"Audited at build time against OSV database export {audit['sources'][0]['file']}" in landing

@@ -148,7 +148,8 @@ def test_vulns_by_id_all_zip_and_meta_describe_the_export(mirror, test_export):
     assert meta["taken-at"] and meta["reason"] is None
     assert mirror.get("/mirror.json").json()["osv"] == meta
     landing = mirror.get("/").text
-    assert f"{len(RECORDS)} OSV records for PyPI" in landing and meta["sha256"] in landing
+    assert f"{len(RECORDS)} OSV records, newest modified {meta['newest-modified']}" in landing
+    assert meta["sha256"] in landing
     audit = mirror.get("/audit.json").json()
     assert audit["ran"] is True and audit["sources"][0]["sha256"] == meta["sha256"]
 
