@@ -43,14 +43,6 @@ def read_json_object(path: Path, what: str) -> dict:
     return document
 
 
-def set_mtimes(root: Path, moment: float) -> None:
-    """Every file and folder under root (root included) gets this mtime: the same content
-    gives the same image layer (a layer's digest covers mtimes), and nginx's Last-Modified
-    says when the content last changed rather than when it was written."""
-    for path in [*root.rglob("*"), root]:
-        os.utime(path, (moment, moment), follow_symlinks=False)
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

@@ -35,8 +35,6 @@ BUCKETS = 48
 PACKAGES = "packages"
 OWN_LAYERS = {"simple": "simple", "osv": "osv"}  # top-level entry -> layer; everything else: docs
 ORDER = [f"p{i:02d}" for i in range(BUCKETS)] + ["simple", "osv", "docs"]
-# Layers whose files already carry times that follow their content (mirror/vulndb.py: the export's).
-KEEP_TIMES = {"osv"}
 
 
 def bucket(project: str) -> str:
@@ -61,6 +59,10 @@ def plan(tree: Path) -> dict[Path, str]:
     return layers
 
 
+# A file with no time of its own: 1970-01-01T00:00:01Z. Not 0: BuildKit's COPY
+# takes a file time of 0 for "unset" and gives it the image's epoch.
+NO_TIME = 1
+
 # Where the tree sits in both images. Each layer folder holds this whole path,
 # so a COPY to / brings its folders with their own (fixed) times: BuildKit
 # gives the folders it makes for a COPY destination the wall-clock time.
@@ -79,35 +81,38 @@ def split(tree: Path, out: Path) -> None:
             _link_tree(source, target)
         else:
             os.link(source, target)
-    file_times, layer_time = times(tree)
+    file_times, layer_time, data_time = times(tree)
     for layer in ORDER:
         for folder, dirs, files in os.walk(out / layer):
-            if layer in KEEP_TIMES:
-                continue
             for name in files:
                 path = Path(folder) / name
-                default = 0 if layer.startswith("p") else layer_time
+                default = NO_TIME if layer.startswith("p") else data_time if layer == "osv" else layer_time
                 stamp = file_times.get(name.removesuffix(".metadata"), default)
                 os.utime(path, (stamp, stamp), follow_symlinks=False)
         for folder, _, _ in os.walk(out / layer, topdown=False):
             os.utime(folder, (0, 0))
 
 
-def times(tree: Path) -> tuple[dict[str, int], int]:
-    """(upload time of each mirrored file, the tree's build time), in seconds.
+def times(tree: Path) -> tuple[dict[str, int], int, int]:
+    """(upload time of each mirrored file, the tree's build time, the advisory export's time), in seconds.
 
     BuildKit clamps every file time to the images' epoch (the tree's build
     time), which changes with every new upload: a package layer whose times
     followed it would change with every refresh. A package keeps its upload
     time (older than any epoch that includes it); folders get 0; the index
     pages and documents get the build time, so their Last-Modified and ETag
-    change when their content can; the vulnerability data keeps the times
-    mirror/vulndb.py gave it (the export's), so a new lock leaves its layer alone.
+    change when their content can; the vulnerability data gets the export's
+    time (osv/meta.json: when it was taken, else its newest record, else NO_TIME),
+    so a new lock leaves its layer alone and a new export changes it.
     """
     lock = json.loads((tree / "lock.json").read_text(encoding="utf-8"))
     manifest = json.loads((tree / "mirror.json").read_text(encoding="utf-8"))
     uploads = {f["filename"]: _seconds(f.get("upload-time")) for f in lock["files"]}
-    return {k: v for k, v in uploads.items() if v is not None}, _seconds(manifest.get("build-time")) or 0
+    meta_path = tree / "osv" / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    data_time = _seconds(meta.get("taken-at")) or _seconds(meta.get("newest-modified")) or NO_TIME
+    return ({k: v for k, v in uploads.items() if v is not None}, _seconds(manifest.get("build-time")) or NO_TIME,
+            data_time)
 
 
 def _seconds(text: str | None) -> int | None:

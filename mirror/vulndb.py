@@ -216,22 +216,6 @@ def derived_digest(base: Path) -> dict:
     return {"files": len(lines), "sha256sum-sha256": hashlib.sha256("".join(lines).encode()).hexdigest()}
 
 
-def export_time(export: Export) -> float:
-    """A reproducible mtime for the osv/ files: when the export was taken, else its newest record, else 0."""
-    for text in (export.taken_at, export.source and export.source.get("newest-modified")):
-        moment = _parse_time(text) if text else None
-        if moment is not None:
-            return moment.timestamp()
-    return 0.0
-
-
-def _parse_time(text: str) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")[:19] + "+00:00")
-    except ValueError:
-        return None
-
-
 def _zip_time(data: bytes) -> str | None:
     """The newest member time in the zip (zip times have no zone: taken as UTC), as RFC 3339."""
     try:

@@ -76,6 +76,15 @@ def test_split_gives_packages_their_upload_time_and_the_rest_the_build_time(tmp_
     assert packages.stat().st_mtime == (out / "p00/srv").stat().st_mtime == 0
     assert (out / "simple/srv/pypi/simple/six/index.html").stat().st_mtime == built
     assert (out / "docs/srv/pypi/index.html").stat().st_mtime == built
+    assert (out / "osv/srv/pypi/osv/meta.json").stat().st_mtime == layers.NO_TIME  # no export, no time
+
+
+def test_the_advisory_layer_takes_the_exports_time_not_the_build_time(tmp_path):
+    root = tree(tmp_path, {"six-1.17.0-py2.py3-none-any.whl": "six"})
+    (root / "osv" / "meta.json").write_text(json.dumps({"taken-at": "2026-11-30T00:00:00Z"}))
+    out = tmp_path / "layers"
+    layers.split(root, out)
+    assert (out / "osv/srv/pypi/osv/meta.json").stat().st_mtime == 1795996800
 
 
 def test_a_file_the_lock_does_not_know_is_an_error(tmp_path):
