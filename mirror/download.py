@@ -19,11 +19,12 @@ from pathlib import Path
 
 import requests
 
-from mirror.errors import HashMismatchError
+from mirror.errors import DistributionError, HashMismatchError
 from mirror.files import copy_atomic, sha256_file
 from mirror.lock import LockedFile
 from mirror.parallel import each
-from mirror.upstream import Transient, Upstream, retrying
+from mirror.http import Transient, file_deadline, mask, retrying
+from mirror.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,22 @@ def _download_once(f: LockedFile, target: Path, upstream: Upstream) -> int:
     """One attempt: the verified file at target and its size, or an exception and no file."""
     digest = hashlib.sha256()
     size = 0
+    # A file never runs past the size its index declared, nor past its deadline (mirror/http.py).
+    limit = f.size if f.size else None
+    stop = time.monotonic() + file_deadline(f.size)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{f.filename}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, upstream.open(f.url, stream=True) as response:
             try:
                 for chunk in response.iter_content(CHUNK):
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise DistributionError(f.filename, f"the index sends more than the {limit} bytes it "
+                                                f"declares for it ({mask(f.url)})")
+                    if time.monotonic() > stop:
+                        raise Transient(f"not complete after {file_deadline(f.size):.0f} s")
                     digest.update(chunk)
                     out.write(chunk)
-                    size += len(chunk)
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 raise Transient(f"{type(exc).__name__} after {size} bytes") from exc

@@ -15,7 +15,8 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from mirror.errors import InputError, UpstreamError
-from mirror.upstream import Upstream, UpstreamFile, _origin, mask, strip_credentials
+from mirror.http import mask, origin, strip_credentials
+from mirror.upstream import Upstream, UpstreamFile
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,9 @@ class Indexes:
     def __init__(self, urls: list[str], *, ca_bundle: str | None = None):
         if not urls:
             raise InputError("no index to resolve against")
-        self.upstreams = [Upstream(u, ca_bundle=ca_bundle) for u in urls]
+        # A netrc `default` entry lends its credentials to INDEX_URL (the last) alone: mirror/http.py.
+        self.upstreams = [Upstream(u, ca_bundle=ca_bundle, netrc_default=n == len(urls) - 1)
+                          for n, u in enumerate(urls)]
 
     @property
     def primary(self) -> Upstream:
@@ -89,8 +92,8 @@ class Indexes:
     def for_url(self, url: str) -> Upstream:
         """The index whose origin serves this URL (its credentials apply), else the primary one,
         whose credentials go to no other origin."""
-        origin, path = _origin(url), urllib.parse.urlsplit(url).path
-        same = [u for u in self.upstreams if _origin(u.index_url) == origin]
+        where, path = origin(url), urllib.parse.urlsplit(url).path
+        same = [u for u in self.upstreams if origin(u.index_url) == where]
         # Two indexes on one host (an Artifactory with several repositories): the one under whose path it is.
         under = [u for u in same if path.startswith(urllib.parse.urlsplit(u.index_url).path.rstrip("/") + "/")]
         return (under or same or [self.primary])[0]

@@ -28,7 +28,6 @@ import zipfile
 from pathlib import Path
 
 import requests
-import requests.adapters
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from mirror import simple
@@ -38,7 +37,8 @@ from mirror.files import sha256_file
 from mirror.lock import LockedFile, read_lock
 from mirror.metadata import wheel_metadata
 from mirror.parallel import each
-from mirror.upstream import USER_AGENT, Transient, _OriginAuth, retrying, short_reason
+from mirror.http import (MAX_EXPORT, MAX_PAGE, Transient, TooLarge, netrc_credentials, new_session, read_body,
+                         retrying, short_reason)
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,8 @@ def credentials(url: str) -> tuple[str, str] | None:
     user, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
     if user and password is not None:
         return user, password
-    netrc = requests.utils.get_netrc_auth(url)
+    # The publish URL's own origin only; `default` too, since the user named this one index (mirror/http.py).
+    netrc = netrc_credentials(url, default_entry=True)
     if netrc:
         return netrc
     try:
@@ -112,16 +113,12 @@ class Publisher:
         self.url = url.rstrip("/") + "/"
         self.index_url = index_url
         self.jobs = jobs
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.trust_env = False  # credentials only as credentials() finds them; no proxy from env
+        # credentials only as credentials() finds them, for the upload URL's origin; no proxy from env
+        self.session = new_session(trust_env=False, pool_size=jobs)
         self.verify = ca_file or True
         self.found = credentials(self.url)
         if self.found:
-            self.session.auth = _OriginAuth(self.url, self.found)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=jobs, pool_maxsize=jobs)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+            self.session.auth.bind(self.url, self.found)
 
     # --- what the index has --------------------------------------------------
 
@@ -130,7 +127,7 @@ class Publisher:
         (pypiserver sends names it lacks to its upstream)."""
         for _ in range(6):
             response = self.session.get(url, headers={"Accept": accept}, timeout=TIMEOUT, verify=self.verify,
-                                        allow_redirects=False)
+                                        allow_redirects=False, stream=True)
             if response.is_redirect:
                 target = urllib.parse.urljoin(url, response.headers["Location"])
                 if urllib.parse.urlsplit(target)[:2] != urllib.parse.urlsplit(url)[:2]:
@@ -154,6 +151,8 @@ class Publisher:
             return self.index_url.rstrip("/") + "/"
         for candidate in (f"{self.url}simple/", f"{self.url}+simple/"):  # pypiserver, Nexus, ... ; devpi
             response = self._read(candidate)
+            if response is not None:
+                response.close()
             if response is not None and simple.page_format(response.headers.get("Content-Type")) == "html":
                 return candidate
         raise PublishError(self.url, "no Simple API at simple/ or +simple/ under it (give --index-url)")
@@ -182,7 +181,8 @@ class Publisher:
             if response is None:
                 continue
             try:
-                page = simple.parse_project(response.url, response.headers.get("Content-Type"), response.content)
+                page = simple.parse_project(response.url, response.headers.get("Content-Type"),
+                                            self._body(url, response, MAX_PAGE))
             except simple.PageError as exc:
                 raise PublishError(url, exc.reason) from None
             for link in page.files:
@@ -192,7 +192,14 @@ class Publisher:
     def _hash_of(self, url: str) -> str | None:
         """A file the page lists without a sha256: hashed as served, so "same file" is never a guess."""
         response = self._read(url)
-        return hashlib.sha256(response.content).hexdigest() if response is not None else None
+        return hashlib.sha256(self._body(url, response, MAX_EXPORT)).hexdigest() if response is not None else None
+
+    @staticmethod
+    def _body(url: str, response: requests.Response, limit: int) -> bytes:
+        try:
+            return read_body(response, limit=limit)
+        except (TooLarge, Transient) as exc:
+            raise PublishError(url, str(exc)) from None
 
     # --- the upload ------------------------------------------------------------
 

@@ -9,56 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
-import time
-import urllib.parse
 
 import requests
-import requests.adapters
 from packaging.utils import NormalizedName
 
 from mirror import simple
 from mirror.errors import UpstreamError
+# The HTTP layer's public names, re-exported: callers spelled them mirror.upstream.* before it existed.
+from mirror.http import (RETRIES, USER_AGENT, OriginAuth, Transient, add_credentials, file_deadline,  # noqa: F401
+                         get_bytes, mask, netrc_credentials, new_session, open_url, retrying, short_reason,
+                         strip_credentials)
 
 ACCEPT = simple.ACCEPT
-USER_AGENT = "pypi-mirror"
-TIMEOUT = (10, 30)  # connect, and read between two chunks: a stalled server fails fast
-RETRIES = 4  # attempts in all, for Transient failures
-BACKOFF = 0.5  # seconds, doubled after each failed attempt
 
 log = logging.getLogger(__name__)
-
-
-# Greedy up to the last "@" before the path: a password may contain "@".
-_USERINFO = re.compile(r"//([^/\s]+)@")
-
-
-def mask(text: str) -> str:
-    """Text with the secret part of every URL's credentials replaced, safe to print."""
-
-    def hide(match: re.Match) -> str:
-        user, colon, _ = match.group(1).partition(":")
-        return f"//{user}:***@" if colon else "//***@"
-
-    return _USERINFO.sub(hide, text)
-
-
-def strip_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None:
-        return url, None
-    host = parts.netloc.rpartition("@")[2]  # keeps an IPv6 literal's brackets and the port
-    auth = (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
-    return urllib.parse.urlunsplit(parts._replace(netloc=host)), auth
-
-
-def add_credentials(url: str, credentials: tuple[str, str] | None) -> str:
-    """The inverse of strip_credentials, percent-encoding what needs it."""
-    if not credentials:
-        return url
-    parts = urllib.parse.urlsplit(url)
-    user, password = (urllib.parse.quote(c, safe="") for c in credentials)
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.netloc}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,55 +38,18 @@ class UpstreamFile:
     yanked: bool | str = False
 
 
-class _OriginAuth(requests.auth.AuthBase):
-    """Basic auth for the index's own origin only: a file host elsewhere never sees it."""
-
-    def __init__(self, url: str, credentials: tuple[str, str]):
-        self.origin = _origin(url)
-        # UTF-8, as uv and browsers send it; requests would encode a str as Latin-1.
-        self.basic = requests.auth.HTTPBasicAuth(*(c.encode("utf-8") for c in credentials))
-
-    def __call__(self, request):
-        return self.basic(request) if _origin(request.url) == self.origin else request
-
-
-def _origin(url: str) -> tuple[str, str | None, int | None]:
-    parts = urllib.parse.urlsplit(url)
-    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-
-
-class Transient(Exception):
-    """A failure worth another attempt: timeouts, dropped connections, 5xx, 429."""
-
-
-def retrying(url: str, attempt):
-    """attempt() until it stops raising Transient, then one UpstreamError naming the URL."""
-    for n in range(1, RETRIES + 1):
-        try:
-            return attempt()
-        except Transient as exc:
-            if n == RETRIES:
-                raise UpstreamError(mask(url), f"{exc} (gave up after {RETRIES} attempts)") from None
-            delay = BACKOFF * 2 ** (n - 1)
-            log.info("retrying %s in %.1f s: %s", mask(url), delay, exc)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
 class Upstream:
-    def __init__(self, index_url: str, *, ca_bundle: str | None = None, pool_size: int = 16):
+    def __init__(self, index_url: str, *, ca_bundle: str | None = None, pool_size: int = 16,
+                 netrc_default: bool = False):
         url, credentials = strip_credentials(index_url)
         self.index_url = url.rstrip("/") + "/"
-        self.credentials = credentials
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        # netrc lends credentials to the index's own origin, and its `default` entry to INDEX_URL only.
+        self.credentials = credentials or netrc_credentials(self.index_url, default_entry=netrc_default)
+        self.session = new_session(pool_size=pool_size)
         # Passed with every request: a session-wide verify loses to REQUESTS_CA_BUNDLE.
         self.verify = ca_bundle or True
-        if credentials:
-            self.session.auth = _OriginAuth(url, credentials)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        if self.credentials:
+            self.session.auth.bind(self.index_url, self.credentials)
 
     @property
     def url_with_credentials(self) -> str:
@@ -130,49 +57,25 @@ class Upstream:
         return add_credentials(self.index_url, self.credentials)
 
     def open(self, url: str, **kwargs) -> requests.Response:
-        """One GET: a response below 400, Transient, or UpstreamError naming the (masked) URL."""
-        try:
-            response = self.session.get(url, timeout=TIMEOUT, verify=self.verify, **kwargs)
-        except requests.exceptions.SSLError as exc:
-            raise UpstreamError(mask(url), f"TLS verification failed ({short_reason(exc)}); "
-                                "pass the CA bundle that signs it (CA_BUNDLE / --ca-bundle)") from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Transient(short_reason(exc)) from exc
-        except requests.RequestException as exc:
-            raise UpstreamError(mask(url), short_reason(exc)) from exc
-        if response.status_code < 400:
-            return response
-        response.close()
-        if response.status_code >= 500 or response.status_code == 429:
-            raise Transient(f"HTTP {response.status_code}")
-        if response.status_code in (401, 403):
-            raise UpstreamError(mask(url), f"HTTP {response.status_code}: credentials missing or refused")
-        raise UpstreamError(mask(url), f"HTTP {response.status_code}", status=response.status_code)
+        """One streamed GET: a response below 400, Transient, or UpstreamError naming the (masked) URL."""
+        kwargs.pop("stream", None)
+        return open_url(self.session, url, verify=self.verify, **kwargs)
 
     def get(self, url: str, **kwargs) -> requests.Response:
         return retrying(url, lambda: self.open(url, **kwargs))
 
     def project_files(self, name: NormalizedName) -> list[UpstreamFile]:
-        """Every file upstream lists for a project, from its PEP 691 or PEP 503 page."""
+        """Every file upstream lists for a project, from its PEP 691 or PEP 503 page (bounded: mirror/http.py)."""
         page_url = f"{self.index_url}{name}/"
-        response = self.get(page_url, headers={"Accept": ACCEPT})
+        body, response = get_bytes(self.session, page_url, verify=self.verify, headers={"Accept": ACCEPT})
         content_type = response.headers.get("Content-Type")
         # Lenient as pip is not: a page of unknown type is read as HTML.
         if simple.page_format(content_type) is None:
             content_type = "text/html"
         try:
-            page = simple.parse_project(page_url, content_type, response.content)
+            page = simple.parse_project(page_url, content_type, body)
         except simple.PageError as exc:
             raise UpstreamError(mask(page_url), exc.reason) from None
         return [UpstreamFile(filename=link.filename, url=link.url, sha256=link.sha256, size=link.size,
                              upload_time=link.upload_time, requires_python=link.requires_python,
                              yanked=link.yanked) for link in page.files]
-
-
-def short_reason(exc: Exception) -> str:
-    # requests nests the useful part deep in urllib3's reprs; keep the last words.
-    text = str(exc)
-    for marker in ("Caused by ", "Failed to establish a new connection: "):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    return text.strip("()'\" ")[:200] or type(exc).__name__
