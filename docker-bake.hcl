@@ -44,6 +44,11 @@ variable "INCLUDE_SDISTS" {
   description = "mirror each pin's sdist too"
 }
 
+variable "BUILD_SDIST_METADATA" {
+  default     = "0"
+  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives; refused next to index credentials (README: Threat model)"
+}
+
 variable "SKIP_MISSING_WHEELS" {
   default     = "0"
   description = "leave out (with a warning) a target that lacks a wheel, instead of failing"
@@ -303,6 +308,7 @@ target "_common" {
     PYPI_MIRROR_PYTHON_VERSIONS     = PYTHON_VERSIONS
     PYPI_MIRROR_PLATFORMS           = PLATFORMS
     PYPI_MIRROR_INCLUDE_SDISTS      = INCLUDE_SDISTS
+    PYPI_MIRROR_BUILD_SDIST_METADATA = BUILD_SDIST_METADATA
     PYPI_MIRROR_SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
     PYPI_MIRROR_AUDIT               = AUDIT
     PYPI_MIRROR_VULN_DB             = inside("vuln_db", VULN_DB)

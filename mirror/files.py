@@ -13,6 +13,11 @@ from pathlib import Path
 from mirror.errors import InputError
 
 
+def escapes(path: Path, folder: Path) -> bool:
+    """Whether path, every symlink followed, lies outside folder (itself resolved)."""
+    return not path.resolve().is_relative_to(folder.resolve())
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     _place(path, lambda out: out.write(data))
 
@@ -38,6 +43,8 @@ def read_json_object(path: Path, what: str) -> dict:
         raise InputError(f"{what} not found: {path}") from None
     except (OSError, ValueError) as exc:
         raise InputError(f"{what} {path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} {path} nests deeper than this build reads") from None
     if not isinstance(document, dict):
         raise InputError(f"{what} {path} is not a JSON object")
     return document

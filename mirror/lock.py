@@ -11,16 +11,21 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from mirror.errors import InputError
 from mirror.files import read_json_object
+from mirror.http import strip_credentials
 from mirror.resolve import Pin
 from mirror.targets import Target, parse_targets
 
 LOCK_VERSION = 1
+# A set's name becomes a folder (locks/<name>/pylock.toml): what mirror/sources.py makes, and nothing
+# that climbs (`..`), starts hidden or holds a separator.
+SET_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9._-]{0,126}[a-z0-9_])?$")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -43,6 +48,9 @@ class LockedFile:
             raise InputError(f"refusing file name {self.filename!r}")
         if len(self.sha256) != 64 or not all(c in "0123456789abcdef" for c in self.sha256):
             raise InputError(f"{self.filename}: sha256 is not 64 lowercase hex digits: {self.sha256!r}")
+        # lock.json and mirror.json are served: a URL in them never carries credentials, whoever wrote it
+        # (a page, a pylock.toml, a crafted LOCK).
+        object.__setattr__(self, "url", strip_credentials(self.url)[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +63,11 @@ class LockedSet:
     pins: dict[Target, tuple[Pin, ...]]
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)  # target name -> why
     requires_python: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not SET_NAME.match(self.name):
+            raise InputError(f"refusing set name {self.name!r}: it becomes the folder locks/<name>/ "
+                             "(lowercase letters, digits, . _ -; no leading dot)")
 
 
 @dataclasses.dataclass(frozen=True)

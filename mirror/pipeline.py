@@ -16,7 +16,7 @@ from mirror.changes import compare, read_previous, write_changes
 from mirror.closure import check_closure
 from mirror.download import download
 from mirror.errors import InputError
-from mirror.files import write_atomic
+from mirror.files import escapes, write_atomic
 from mirror.index import PACKAGES, build_projects, write_index
 from mirror.indexes import Indexes, order, read_credential_urls
 from mirror.landing import write_landing, write_projects_map
@@ -29,7 +29,7 @@ from mirror.select import select
 from mirror.settings import Settings, spell
 from mirror.sources import InputSet, read_sets, split_paths
 from mirror.targets import parse_targets
-from mirror.upstream import mask, strip_credentials
+from mirror.http import mask, strip_credentials
 from mirror.vulndb import load_export, write_osv_tree
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,11 @@ def check_input_files(settings: Settings) -> None:
         for path in paths:
             if path is not None and not path.is_file():
                 raise InputError(f"file not found: {path}", option=name)
+            # In an image build the inputs context keeps symlinks as they are: one leading out of its
+            # folder would read the builder's own files there (/run/secrets/...).
+            if path is not None and escapes(path, path.parent):
+                raise InputError(f"{path} is a symlink to {path.resolve()}, outside its folder: give the file "
+                                 "itself", option=name)
 
 
 def index_order(settings: Settings, sets: list | None = None) -> list[str]:
@@ -139,9 +144,20 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
             raise InputError(f"keeping the previous pins needs the previous build's manifest "
                              f"({spell('previous_manifest')})", option="keep_previous_pins")
         preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
+    if settings.build_sdist_metadata:
+        lending = [u.index_url for u in upstream.upstreams if u.credentials]
+        if lending:
+            # uv and the backend it starts run as this user: uv's command line and environment are readable
+            # to the backend, and so would the credentials be.
+            raise InputError(f"package code cannot run next to index credentials ({mask(lending[0])} has some): "
+                             "the backend uv starts could read them; publish a wheel or give a lock instead",
+                             option="build_sdist_metadata")
+        log.warning("resolving with %s: uv may run sdists' build backends (package code) for their metadata",
+                    spell("build_sdist_metadata"))
     resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
                        ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,
-                       universal=settings.resolution == "universal", include_sdists=settings.include_sdists)
+                       universal=settings.resolution == "universal", include_sdists=settings.include_sdists,
+                       build_sdists=settings.build_sdist_metadata)
     for r in resolved:
         if not any(r.pins.values()):
             raise InputError(f"{r.set.path} names no packages")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import urllib.parse
 from pathlib import Path
 
@@ -22,7 +23,10 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.utils import NormalizedName, canonicalize_name
 
 from mirror.errors import InputError
-from mirror.upstream import UpstreamFile, mask
+from mirror.http import mask, strip_credentials
+from mirror.upstream import UpstreamFile
+
+log = logging.getLogger(__name__)
 
 MIRROR_URL = "@MIRROR_URL@"
 LOCK_VERSION = "1.0"
@@ -67,6 +71,10 @@ def read_toml(path: Path, what: str) -> dict:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{what} {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} {path} nests deeper than this build reads") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not UTF-8 text") from None
 
 
 def read_pylock(path: Path, *, source: Path | None = None) -> PyLock:
@@ -131,7 +139,12 @@ def _file(label: str, entry: dict, requires_python: str | None) -> UpstreamFile:
         if upload.tzinfo:
             upload = upload.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         upload = upload.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return UpstreamFile(filename=filename, url=url, sha256=sha256.lower(), size=entry.get("size"),
+    bare, credentials = strip_credentials(url)
+    if credentials:
+        # lock.json and mirror.json are served: the URL goes in bare; the index's secret lends its own.
+        log.warning("%s: %s: the credentials in its URL are not used; give them as a secret "
+                    "(EXTRA_INDEX_URLS_FILE or NETRC_FILE) for %s", label, filename, mask(url))
+    return UpstreamFile(filename=filename, url=bare, sha256=sha256.lower(), size=entry.get("size"),
                         upload_time=upload, requires_python=requires_python)
 
 

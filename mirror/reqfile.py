@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from mirror.errors import InputError
+from mirror.files import escapes
 
 # pip's own rule: a comment starts at "#" at the start or after whitespace.
 _COMMENT = re.compile(r"(^|\s+)#.*$")
@@ -99,9 +100,16 @@ class RequirementsTree:
 
 
 def read_tree(root: Path) -> RequirementsTree:
+    """The tree of `root`: its -r / -c includes stay inside root's folder, symlinks followed
+    (`-r /run/secrets/netrc`, `-r ../x`, a link to elsewhere: one error naming the including line,
+    and the file outside is never read)."""
     entries: list[Entry] = []
     indexes: dict[str, list[str]] = {"index": [], "extra": []}
-    _read(root, False, entries, indexes, seen=set())
+    folder = root.parent
+    if escapes(root, folder):
+        raise InputError(f"{root} is a symlink to {root.resolve()}, outside its folder {folder.resolve()}: "
+                         "a requirement set's files stay inside the folder it came from")
+    _read(root, False, entries, indexes, seen=set(), folder=folder)
     return RequirementsTree(root, tuple(entries), indexes["index"][0] if indexes["index"] else None,
                             tuple(dict.fromkeys(indexes["extra"])))
 
@@ -126,7 +134,8 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _read(path: Path, constraint: bool, entries: list[Entry], indexes: dict, seen: set[Path]) -> None:
+def _read(path: Path, constraint: bool, entries: list[Entry], indexes: dict, seen: set[Path], *,
+          folder: Path) -> None:
     resolved = path.resolve()
     if resolved in seen:
         return  # pip and uv read an included file once, too
@@ -139,13 +148,13 @@ def _read(path: Path, constraint: bool, entries: list[Entry], indexes: dict, see
         raise InputError(f"requirements file {path} is not UTF-8 text") from None
     for number, line in logical_lines(text):
         if line.startswith("-"):
-            _option(path, number, line, constraint, entries, indexes, seen)
+            _option(path, number, line, constraint, entries, indexes, seen, folder)
         else:
             entries.append(_requirement(path, number, line, constraint))
 
 
 def _option(path: Path, number: int, line: str, constraint: bool, entries: list[Entry], indexes: dict,
-            seen: set[Path]) -> None:
+            seen: set[Path], folder: Path) -> None:
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -165,9 +174,15 @@ def _option(path: Path, number: int, line: str, constraint: bool, entries: list[
         if _URL_OR_PATH.match(value) and "://" in value:
             raise RequirementLineError(path, number, line, "included files must be local paths, relative to this file")
         included = path.parent / value
+        # Before anything reads it: a file outside the set's folder may be a secret, and a parse
+        # error would print its first line.
+        if escapes(included, folder):
+            raise RequirementLineError(path, number, line, f"includes {included.resolve()}, outside "
+                                       f"{folder.resolve()}: includes (and their symlinks) stay inside the "
+                                       "folder the requirement set came from")
         if not included.is_file():
             raise RequirementLineError(path, number, line, f"{included} not found")
-        _read(included, constraint or option == "--constraint", entries, indexes, seen)
+        _read(included, constraint or option == "--constraint", entries, indexes, seen, folder=folder)
     elif option in ("--index-url", "--extra-index-url"):
         if not value:
             raise RequirementLineError(path, number, line, f"{option} needs a URL")

@@ -28,13 +28,22 @@ from packaging.utils import NormalizedName, canonicalize_name
 from mirror.errors import InputError, NoDistributionError, ResolutionError
 from mirror.pylock import PyLock, read_pylock
 from mirror.reqfile import Entry, applies
+from mirror.settings import spell
 from mirror.sources import HASHED, InputSet
 from mirror.targets import Target
-from mirror.upstream import mask
+from mirror.http import mask
 
 log = logging.getLogger(__name__)
 
 _UV_TRANSPORT = {"UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_CONCURRENT_DOWNLOADS", "UV_REQUEST_TIMEOUT"}
+# What uv may see of the build's environment: where things are, the locale, and how to reach the
+# network. Never the build's own knobs (PYPI_MIRROR_INDEX_URL carries credentials), NETRC, TWINE_*,
+# or anything else a host happens to export: uv gets its index credentials in its index URLs only.
+_UV_PASSED = {"PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR",
+              "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
+              "no_proxy", "SYSTEMROOT"}
+# uv's wording when --no-build stopped it (it then names the package).
+_NEEDS_BUILD = ("building from source is disabled", "--no-build", "no-build")
 
 # The running interpreter as uv's reference Python: --python-version and
 # --python-platform describe the target, and uv need not probe every
@@ -73,6 +82,7 @@ def resolve(
     jobs: int = 4,
     universal: bool = True,
     include_sdists: bool = False,
+    build_sdists: bool = False,
 ) -> list[Resolved]:
     """Each set's pins for each target its requires-python admits.
 
@@ -85,9 +95,15 @@ def resolve(
     evaluated per target, instead of one resolution per target (the matrix
     costs about one target); a target for which the universal answer picks a
     release with no file it can install is resolved on its own.
+
+    build_sdists: let uv run an sdist's build backend for metadata no wheel or
+    PEP 658 file gives (package code; the caller makes sure no credential is
+    in play). Without it uv runs with --no-build: no package code ever runs.
     """
     uv = find_uv()
     env = uv_env(ca_bundle, cache_dir)
+    # The environment and the options every resolution here runs with.
+    env = (env, () if build_sdists else ("--no-build",))
     preferences = preferences or {}
     answers: list[Resolved] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -135,23 +151,24 @@ def _hashed_pins(s: InputSet, target: Target) -> tuple[Pin, ...]:
     return tuple(sorted(Pin(name, e.pinned_version) for name, e in pins.items()))
 
 
-def _resolve_universal(uv: str, env: dict, s: InputSet, targets: list[Target],
+def _resolve_universal(uv: str, env: tuple[dict, tuple[str, ...]], s: InputSet, targets: list[Target],
                        index_urls: list[str]) -> tuple[list[Target], PyLock]:
+    env, build = env
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-resolve-") as work:
         # The .toml name makes uv write PEP 751: markers, and every file with its hashes.
         output = Path(work) / "pylock.toml"
         oldest = min(targets, key=lambda t: t.python_tuple)
         command = [uv, "pip", "compile", str(s.path.resolve()), *s.compile_args, "--universal",
                    "--python-version", oldest.python, *_index_args(index_urls), "--output-file", str(output),
-                   *UV_OPTIONS]
+                   *build, *UV_OPTIONS]
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
         if result.returncode != 0:
             where = f"{' '.join(map(str, targets))} ({s.path}, universal resolution)"
-            raise ResolutionError(where, condense(result.stderr))
+            raise ResolutionError(where, _explain(condense(result.stderr)))
         return targets, read_pylock(output, source=s.path)
 
 
-def _per_target(universal: tuple[list[Target], PyLock], s: InputSet, pool, uv: str, env: dict,
+def _per_target(universal: tuple[list[Target], PyLock], s: InputSet, pool, uv: str, env: tuple,
                 index_urls: list[str], include_sdists: bool) -> dict:
     """The universal answer's pins for each target, or (where it lacks a file for one) a resolution of its own."""
     from mirror.select import pick  # select reads this module's Pin
@@ -191,8 +208,9 @@ def _pins_from_lock(lock: PyLock, environment: dict, path: Path, target: Target)
     return tuple(sorted(Pin(n, v) for n, v in pins.items()))
 
 
-def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: list[str],
+def _resolve_one(uv: str, env: tuple[dict, tuple[str, ...]], s: InputSet, target: Target, index_urls: list[str],
                  preferred: dict[str, str]) -> list[Pin]:
+    env, build = env
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-resolve-") as work:
         # uv keeps the pins already in its output file unless they no longer fit.
         output = Path(work) / "pins.txt"
@@ -203,12 +221,12 @@ def _resolve_one(uv: str, env: dict, s: InputSet, target: Target, index_urls: li
             "--python-platform", target.uv_platform,
             *_index_args(index_urls),
             "--output-file", str(output),
-            *UV_OPTIONS,
+            *build, *UV_OPTIONS,
         ]
         # uv reads a pyproject's groups relative to the working directory.
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
         if result.returncode != 0:
-            raise ResolutionError(f"{target} ({s.path})", condense(result.stderr))
+            raise ResolutionError(f"{target} ({s.path})", _explain(condense(result.stderr)))
         return parse_pins(output.read_text())
 
 
@@ -247,6 +265,16 @@ def condense(stderr: str) -> str:
     return mask(": ".join(p.rstrip(".:") for p in parts))
 
 
+def _explain(detail: str) -> str:
+    """uv's reason, and where --no-build stopped it, what the user can do."""
+    if any(words in detail for words in _NEEDS_BUILD):
+        knob = spell("build_sdist_metadata")
+        switch = f"{knob}=1" if knob.isupper() else knob
+        return (f"{detail} (the build never runs package code: ask for a wheel or PEP 658 metadata upstream, "
+                f"give a lock, or run that sdist's build backend with {switch})")
+    return detail
+
+
 def find_uv() -> str:
     # Next to the running interpreter first: that is the venv the build installed.
     local = Path(sys.executable).parent / "uv"
@@ -258,9 +286,12 @@ def find_uv() -> str:
 
 def uv_env(ca_bundle: str | None, cache_dir: Path | None) -> dict:
     # Resolution sees only what the user gave: no UV_* or PIP_* setting of the
-    # host (UV_EXTRA_INDEX_URL, UV_CONSTRAINT, PIP_INDEX_URL, ...) reaches uv.
+    # host (UV_EXTRA_INDEX_URL, UV_CONSTRAINT, PIP_INDEX_URL, ...) reaches uv, and no
+    # secret: an allow-list (_UV_PASSED), not a deny-list.
     # Kept: how uv talks to the network (timeouts, retries, parallelism), never what it resolves.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_")) or k in _UV_TRANSPORT}
+    env = {k: v for k, v in os.environ.items() if k in _UV_PASSED or k.startswith("LC_") or k in _UV_TRANSPORT}
+    # uv reads ~/.netrc by itself otherwise: credentials reach it in the index URLs, bound to their index.
+    env["NETRC"] = os.devnull
     # The target's interpreter is described, never fetched.
     env["UV_PYTHON_DOWNLOADS"] = "never"
     if ca_bundle:

@@ -252,7 +252,9 @@ def _uv_lock(path: Path, name: str, extras, groups, uv: str | None, uv_env: dict
         uv, uv_env = find_uv(), make_env(None, None)
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-uvlock-") as work:
         output = Path(work) / "pylock.toml"
-        command = [uv, "export", "--frozen", "--format", "pylock.toml", "--all-packages", "--no-emit-workspace",
+        # --no-build: exporting a lock never runs a workspace member's (or any sdist's) build backend.
+        command = [uv, "export", "--frozen", "--no-build", "--format", "pylock.toml", "--all-packages",
+                   "--no-emit-workspace",
                    "--no-config", "--project", str(path.parent), "--output-file", str(output), "--quiet",
                    "--color", "never", *args]
         result = subprocess.run(command, env=uv_env, capture_output=True, text=True)

@@ -106,3 +106,44 @@ def test_an_include_cycle_is_read_once(tmp_path):
     write(tmp_path, "b.txt", "-r a.txt\nbeta\n")
     tree = read_tree(write(tmp_path, "a.txt", "alpha\n-r b.txt\n"))
     assert [e.name for e in tree.entries] == ["alpha", "beta"]
+
+
+# -- issue 21: an include never leaves the folder the set came from
+
+SECRET_LINE = "machine index.example login builder password hunter2-secret"
+
+
+@pytest.mark.parametrize("include", ["absolute", "dot-dot", "symlink", "symlinked-folder"])
+def test_an_include_outside_the_sets_folder_is_refused_unread(tmp_path, include):
+    # Failed before issue 21: the file was read and its first line printed in the parse error.
+    secret = write(tmp_path, "secrets/netrc", SECRET_LINE + "\n")
+    folder = tmp_path / "set"
+    folder.mkdir()
+    value = {"absolute": str(secret), "dot-dot": "../secrets/netrc", "symlink": "base.txt",
+             "symlinked-folder": "shared/netrc"}[include]
+    if include == "symlink":
+        (folder / "base.txt").symlink_to(secret)
+    if include == "symlinked-folder":
+        (folder / "shared").symlink_to(secret.parent)
+    root = write(folder, "requirements.txt", f"alpha\n-r {value}\n")
+    with pytest.raises(RequirementLineError) as info:
+        read_tree(root)
+    message = str(info.value)
+    assert message.startswith(f"{root}:2: -r {value}: includes ") and "outside" in message
+    assert "hunter2" not in message and "\n" not in message
+
+
+def test_an_include_inside_the_folder_may_climb_back_up_to_it(tmp_path):
+    write(tmp_path, "set/shared/tools.txt", "delta\n")
+    write(tmp_path, "set/team/base.txt", "-r ../shared/tools.txt\nalpha\n")
+    root = write(tmp_path, "set/requirements.txt", "-r team/base.txt\n")
+    assert [e.name for e in read_tree(root).entries] == ["delta", "alpha"]
+
+
+def test_a_set_file_that_is_a_symlink_out_of_its_folder_is_refused(tmp_path):
+    secret = write(tmp_path, "secrets/netrc", SECRET_LINE + "\n")
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "requirements.txt").symlink_to(secret)
+    with pytest.raises(InputError, match="outside its folder") as info:
+        read_tree(tmp_path / "set" / "requirements.txt")
+    assert "hunter2" not in str(info.value)

@@ -106,8 +106,9 @@ def test_hashes_are_enforced_on_resolved_requirements_too(build, index, tmp_path
 
 
 def test_a_requirements_tree_two_deep_with_constraints(build, tmp_path):
-    write(tmp_path / "team/common/base.txt", "-r ../../shared/tools.txt\nalpha\n")
-    write(tmp_path / "shared/tools.txt", "delta\n")
+    # Up and back down, inside the set's folder (issue 21: never out of it).
+    write(tmp_path / "team/common/base.txt", "-r ../shared/tools.txt\nalpha\n")
+    write(tmp_path / "team/shared/tools.txt", "delta\n")
     write(tmp_path / "team/constraints.txt", "beta==1.0\n")
     root = write(tmp_path / "team/requirements.txt", "-r common/base.txt\n-c constraints.txt\n")
     result = build(requirements=root)

@@ -111,10 +111,14 @@ def test_unresolvable_requirement(build, requirement, tmp_path):
 
 
 def test_sdist_only_project_needs_include_sdists(build, tmp_path):
+    # Issue 21: an sdist is no candidate for the resolver unless its metadata may be built.
     result = build(requirements="gamma\n")
+    assert result.code == 1
+    assert "gamma" in result.error and "--build-sdist-metadata" in result.error
+    result = build(requirements="gamma\n", extra=("--build-sdist-metadata",))
     assert result.code == 1
     assert result.error.startswith("pypi-mirror: error: gamma==1.0 has no compatible wheel for "
                                    "py3.11-manylinux_x86_64")
-    result = build(requirements="gamma\n", extra=("--include-sdists",))
+    result = build(requirements="gamma\n", extra=("--include-sdists", "--build-sdist-metadata"))
     assert result.code == 0, result.err
     assert (tmp_path / "out" / "packages" / "gamma-1.0.tar.gz").is_file()

@@ -1,0 +1,124 @@
+"""Issue 21, the build side: package code, includes, names and credentials from a stranger never win."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.upstream.fake_index import FakeIndex, backend_sdist, wheel
+
+SECRET = "hunter2-never-seen"
+
+
+def evil_backend(marker: Path) -> str:
+    """A build backend that records that it ran, with the environment it ran in, and then answers."""
+    return textwrap.dedent(f"""\
+        import json, os
+        MARKER = {str(marker)!r}
+
+        def _mark():
+            with open(MARKER, "a") as out:
+                out.write(json.dumps(dict(os.environ)) + "\\n")
+
+        def get_requires_for_build_wheel(config_settings=None):
+            _mark()
+            return []
+
+        def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+            _mark()
+            folder = os.path.join(metadata_directory, "evil-1.0.dist-info")
+            os.makedirs(folder)
+            with open(os.path.join(folder, "METADATA"), "w") as out:
+                out.write("Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\n")
+            return "evil-1.0.dist-info"
+
+        def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+            _mark()
+            raise RuntimeError("not built here")
+        """)
+
+
+@pytest.fixture
+def marker(tmp_path) -> Path:
+    return tmp_path / "backend-ran.jsonl"
+
+
+@pytest.fixture
+def index(marker):
+    # alpha needs evil, which exists only as an sdist whose metadata only its backend gives.
+    with FakeIndex([wheel("alpha", "1.0", "evil"), backend_sdist("evil", "1.0", evil_backend(marker))]) as fake:
+        yield fake
+
+
+@pytest.fixture
+def secret_environment(monkeypatch, tmp_path):
+    """What a build host's environment holds besides the build's own knobs: none of it is uv's business."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine other.example login someone password {SECRET}\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("TWINE_PASSWORD", SECRET)
+    monkeypatch.setenv("PYPI_MIRROR_INDEX_CREDENTIALS_NOTE", SECRET)
+    return netrc
+
+
+def test_resolution_never_runs_a_build_backend_by_default(build, marker, index):
+    # Failed before issue 21: uv pip compile ran evil's backend to read its metadata.
+    result = build(requirements="alpha\n", extra=("--include-sdists",))
+    assert result.code == 1
+    assert "evil" in result.error and "BUILD_SDIST_METADATA" not in result.error
+    assert "--build-sdist-metadata" in result.error
+    assert not marker.exists(), "the sdist's build backend ran during resolution"
+
+
+def test_the_knob_runs_the_backend_without_a_secret_in_its_environment(build, marker, index, secret_environment):
+    # Failed before issue 21: no such knob; uv (and so the backend) inherited the whole environment.
+    result = build(requirements="alpha\n", extra=("--include-sdists", "--build-sdist-metadata"))
+    assert result.code == 0, result.err
+    assert marker.exists()
+    for line in marker.read_text().splitlines():
+        environment = json.loads(line)
+        assert not [k for k, v in environment.items() if SECRET in v], "a secret reached the build backend"
+        assert not [k for k in environment if k.startswith(("PYPI_MIRROR_", "TWINE_"))]
+        assert environment.get("NETRC") in (None, os.devnull)
+
+
+def test_the_knob_is_refused_next_to_index_credentials(build, marker, index):
+    # Failed before issue 21: the knob did not exist (and the backend always ran beside the credentials).
+    result = build(requirements="alpha\n", index_url=index.url_with("builder", SECRET),
+                   extra=("--include-sdists", "--build-sdist-metadata"))
+    assert result.code == 1
+    assert "credentials" in result.error and SECRET not in result.err
+    assert not marker.exists()
+
+
+# -- item 2: includes and file inputs stay in their folder; a secret is never printed
+
+
+def test_an_include_of_a_secret_file_fails_naming_the_line_and_never_prints_it(build, tmp_path):
+    # Failed before issue 21: the netrc was read as requirements and its first line (password) printed.
+    secret = tmp_path / "secrets" / "netrc"
+    secret.parent.mkdir()
+    secret.write_text(f"machine index.example login builder password {SECRET}\n")
+    folder = tmp_path / "set"
+    folder.mkdir()
+    root = build.requirements(f"alpha\n-r {secret}\n", name="set/requirements.txt")
+    result = build(requirements=root)
+    assert result.code == 1
+    assert result.error.startswith(f"pypi-mirror: error: {root}:2: -r {secret}: includes ")
+    assert SECRET not in result.out + result.err
+
+
+def test_a_file_input_that_is_a_symlink_out_of_its_folder_is_refused(build, tmp_path):
+    # Failed before issue 21: the link was followed (in an image build: to the builder's /run/secrets).
+    secret = tmp_path / "netrc"
+    secret.write_text(f"machine index.example login builder password {SECRET}\n")
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "lock.json").symlink_to(secret)
+    result = build(lock=tmp_path / "inputs" / "lock.json", out="again")
+    assert result.code == 1
+    assert result.error.startswith("pypi-mirror: error: --lock: ") and "outside its folder" in result.error
+    assert SECRET not in result.err
