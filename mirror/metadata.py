@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from mirror.errors import DistributionError
+
+# A METADATA file's bytes, at most (README, "Threat model"): the largest on PyPI are a few MB of
+# README text; a crafted wheel's header may claim anything, so the read itself stops here.
+MAX_METADATA = 16 << 20
 
 
 def wheel_metadata(path: Path) -> bytes:
@@ -27,6 +32,10 @@ def wheel_metadata(path: Path) -> bytes:
             ]
             if len(candidates) != 1:
                 raise DistributionError(path.name, f"expected one {name} .dist-info/METADATA, found {len(candidates)}")
-            return wheel.read(candidates[0])
-    except (zipfile.BadZipFile, OSError) as exc:
+            with wheel.open(candidates[0]) as stream:
+                data = stream.read(MAX_METADATA + 1)
+            if len(data) > MAX_METADATA:
+                raise DistributionError(path.name, f"{candidates[0]} unpacks to more than {MAX_METADATA} bytes")
+            return data
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError, zlib.error) as exc:
         raise DistributionError(path.name, f"not a readable wheel: {exc}") from None

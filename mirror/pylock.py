@@ -81,26 +81,46 @@ def read_pylock(path: Path, *, source: Path | None = None) -> PyLock:
     """source: the file to name in errors (a uv.lock this pylock was exported from)."""
     shown = source or path
     document = read_toml(path, "lock file")
+    try:
+        return _pylock(shown, document)
+    except InputError as exc:
+        raise InputError(f"{shown}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{shown} is malformed ({exc!r})"[:300]) from None
+
+
+def _pylock(shown: Path, document: dict) -> PyLock:
     version = str(document.get("lock-version", ""))
     if version.split(".")[0] != "1":
-        raise InputError(f"{shown}: lock-version {version!r}; PEP 751 version 1 is supported")
+        raise InputError(f"lock-version {version!r}; PEP 751 version 1 is supported")
     packages = []
-    for n, entry in enumerate(document.get("packages") or [], 1):
+    for n, entry in enumerate(_list(document, "packages", dict), 1):
         try:
             packages.append(_package(entry))
-        except InputError as exc:
-            raise InputError(f"{shown}: {exc}") from None
+        except InputError:
+            raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InputError(f"{shown}: package {n} is malformed ({exc!r})") from None
-    environments = tuple(document.get("environments") or ())
+            raise InputError(f"package {n} is malformed ({exc!r})"[:300]) from None
+    environments = _list(document, "environments", str)
     for marker in environments:
         try:
             Marker(marker)
         except InvalidMarker as exc:
-            raise InputError(f"{shown}: environments: {exc}") from None
-    return PyLock(shown, document.get("requires-python"), environments, tuple(document.get("extras") or ()),
-                  tuple(document.get("dependency-groups") or ()), tuple(document.get("default-groups") or ()),
+            raise InputError(f"environments: {exc}") from None
+    requires_python = document.get("requires-python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        raise TypeError("requires-python is not a string")
+    return PyLock(shown, requires_python, environments, _list(document, "extras", str),
+                  _list(document, "dependency-groups", str), _list(document, "default-groups", str),
                   tuple(packages))
+
+
+def _list(document: dict, key: str, kind: type) -> tuple:
+    """document[key], an array of `kind` (absent: empty), or TypeError naming the key."""
+    value = document.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        raise TypeError(f"{key} is not an array of {'tables' if kind is dict else 'strings'}")
+    return tuple(value)
 
 
 def _package(entry: dict) -> LockedPackage:
@@ -119,6 +139,8 @@ def _package(entry: dict) -> LockedPackage:
         except InvalidMarker as exc:
             raise InputError(f"{label}: marker: {exc}") from None
     requires_python = entry.get("requires-python")
+    if not isinstance(marker or "", str) or not isinstance(requires_python or "", str):
+        raise TypeError(f"{label}: marker and requires-python are strings")
     files = [_file(label, f, requires_python) for f in [*(entry.get("wheels") or []),
                                                         *([entry["sdist"]] if entry.get("sdist") else [])]]
     if not files:
@@ -132,6 +154,10 @@ def _file(label: str, entry: dict, requires_python: str | None) -> UpstreamFile:
         raise InputError(f"{label}: a file with no URL (path {entry.get('path')!r}) cannot be fetched by a mirror")
     filename = entry.get("name") or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
     sha256 = (entry.get("hashes") or {}).get("sha256")
+    if not isinstance(url, str) or not isinstance(filename, str) or not isinstance(sha256 or "", str):
+        raise TypeError(f"{label}: a file's url, name and sha256 are strings")
+    if not isinstance(entry.get("size") or 0, int):
+        raise TypeError(f"{label}: {filename}: size is not a number")
     if not sha256:
         raise InputError(f"{label}: {filename} has no sha256 hash (the mirror verifies every file)")
     upload = entry.get("upload-time")

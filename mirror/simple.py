@@ -97,12 +97,15 @@ def parse_index(url: str, content_type: str | None, body: bytes | str) -> IndexP
         try:
             projects = tuple((p["name"], urllib.parse.urljoin(url, _quote(p["name"]) + "/"))
                              for p in data["projects"])
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise PageError(url, f"malformed PEP 691 root page ({_what(exc)})") from None
         return IndexPage(url, "json", _api_version(url, data), projects)
     parser = _parse_html(body)
-    projects = tuple((text, urllib.parse.urljoin(url, attrs["href"]))
-                     for attrs, text in parser.anchors if attrs.get("href"))
+    try:
+        projects = tuple((text, urllib.parse.urljoin(url, attrs["href"]))
+                         for attrs, text in parser.anchors if attrs.get("href"))
+    except ValueError as exc:  # an href urllib cannot read ("http://[x")
+        raise PageError(url, f"malformed link ({exc})") from None
     return IndexPage(url, "html", parser.repository_version, projects)
 
 
@@ -111,7 +114,10 @@ def parse_project(url: str, content_type: str | None, body: bytes | str) -> Proj
     if kind == "json":
         return _project_json(url, _json(url, body))
     parser = _parse_html(body)
-    files = tuple(_link_html(url, attrs, text) for attrs, text in parser.anchors if attrs.get("href"))
+    try:
+        files = tuple(_link_html(url, attrs, text) for attrs, text in parser.anchors if attrs.get("href"))
+    except ValueError as exc:  # an href urllib cannot read ("http://[x")
+        raise PageError(url, f"malformed link ({exc})") from None
     return ProjectPage(url, "html", parser.repository_version, None, None, files)
 
 
@@ -128,6 +134,8 @@ def _json(url: str, body: bytes | str) -> dict:
         data = json.loads(body)
     except ValueError as exc:
         raise PageError(url, f"not JSON ({exc})") from None
+    except RecursionError:
+        raise PageError(url, "JSON nested deeper than this build reads") from None
     if not isinstance(data, dict):
         raise PageError(url, "not a JSON object")
     return data
@@ -149,7 +157,7 @@ def _project_json(url: str, data: dict) -> ProjectPage:
         versions = data.get("versions")
         return ProjectPage(url, "json", api, data["name"], tuple(versions) if versions is not None else None,
                            files, keys)
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise PageError(url, f"malformed PEP 691 project page ({_what(exc)})") from None
 
 
@@ -161,6 +169,8 @@ def _link_json(page_url: str, entry: dict) -> Link:
             names += (key,)
             metadata = metadata or (dict(value) if isinstance(value, dict) else True)
     provenance = entry.get("provenance")
+    if not isinstance(entry["filename"], str) or not isinstance(entry["url"], str):
+        raise TypeError("a file's filename and url are strings")
     return Link(
         filename=entry["filename"],
         url=urllib.parse.urljoin(page_url, entry["url"]).split("#", 1)[0],

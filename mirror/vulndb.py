@@ -28,12 +28,13 @@ import logging
 import re
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
-import requests
-
-from mirror.errors import VulnDatabaseError
+from mirror.errors import UpstreamError, VulnDatabaseError
 from mirror.files import write_atomic
+from mirror.http import (EXPORT_DEADLINE, MAX_EXPORT, TooLarge, Transient, mask, new_session, open_url, read_body,
+                         strip_credentials)
 from mirror.osvmatch import compile_record
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # PEP 503-normalized project names that can be file names (nginx/osv.js checks queries against the same).
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 META_VERSION = 1
+# What an export may unpack to (README, "Threat model"): PyPI's has ~20,000 records, the largest ~1 MB.
+MAX_RECORD = 16 << 20
+MAX_UNPACKED = 2 << 30
+MAX_MEMBERS = 500_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,20 +101,27 @@ def load_export(vuln_db: Path | None, url: str | None, *, ca_bundle: str | None 
                   "(VULN_DB_URL=off / --vuln-db-url off)")
         log.warning("advisories: none: %s", reason)
         return Export(reason=reason)
+    # Credentials in VULN_DB_URL go to its own origin and nowhere else: not into a log line,
+    # meta.json, audit.json or mirror.json (all of which show the bare URL).
+    shown, credentials = strip_credentials(url)
+    session = new_session()
+    if credentials:
+        session.auth.bind(shown, credentials)
     try:
-        response = requests.get(url, timeout=(timeout, 300), verify=ca_bundle or True,
-                                headers={"User-Agent": "pypi-mirror"})
-        response.raise_for_status()
-    except requests.RequestException as exc:
-        reason = (f"no vulnerability source: no OSV export given (VULN_DB / --vuln-db) and {url} is unreachable "
-                  f"({type(exc).__name__}: {str(exc)[:160]})")
+        # One attempt: an air-gapped build must not wait through retries for a host it cannot reach.
+        response = open_url(session, shown, verify=ca_bundle or True, timeout=(timeout, 300))
+        data = read_body(response, limit=MAX_EXPORT, deadline=EXPORT_DEADLINE)
+    except (Transient, TooLarge, UpstreamError) as exc:
+        why = exc.reason if isinstance(exc, UpstreamError) else f"{type(exc).__name__}: {exc}"
+        reason = (f"no vulnerability source: no OSV export given (VULN_DB / --vuln-db) and {shown} is unreachable "
+                  f"({mask(why)[:160]})")
         log.warning("advisories: none: %s", reason)
         return Export(reason=reason)
-    records, source = parse_export(response.content, "all.zip")
-    source = {**source, "type": "osv-export-download", "url": url}
-    export = Export(response.content, tuple(records), source, taken_at=_http_time(response.headers.get("Last-Modified"))
-                    or _zip_time(response.content))
-    log.info("advisories: %d OSV records downloaded from %s, sha256 %s", len(records), url, source["sha256"][:12])
+    records, source = parse_export(data, "all.zip", where=shown)
+    source = {**source, "type": "osv-export-download", "url": shown}
+    export = Export(data, tuple(records), source, taken_at=_http_time(response.headers.get("Last-Modified"))
+                    or _zip_time(data))
+    log.info("advisories: %d OSV records downloaded from %s, sha256 %s", len(records), shown, source["sha256"][:12])
     return export
 
 
@@ -118,15 +130,23 @@ def parse_export(data: bytes, name: str, *, where: str | None = None) -> tuple[l
     `where` names the file in errors (its path), `name` in the description (the path is the host's business)."""
     label = where or name
     records = []
+    unpacked = 0
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in sorted(archive.namelist()):
-                if not member.endswith(".json"):
-                    continue
+            members = [m for m in sorted(archive.namelist()) if m.endswith(".json")]
+            if len(members) > MAX_MEMBERS:
+                raise VulnDatabaseError(label, f"{len(members)} records, more than the {MAX_MEMBERS} this build reads")
+            for member in members:
+                raw = _read_member(archive, member, label)
+                unpacked += len(raw)
+                if unpacked > MAX_UNPACKED:
+                    raise VulnDatabaseError(label, f"unpacks to more than {MAX_UNPACKED} bytes (a zip bomb?)")
                 try:
-                    record = json.loads(archive.read(member))
+                    record = json.loads(raw)
                 except ValueError as exc:
                     raise VulnDatabaseError(label, f"{member} is not JSON ({exc})") from None
+                except RecursionError:
+                    raise VulnDatabaseError(label, f"{member} nests deeper than this build reads") from None
                 if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                     raise VulnDatabaseError(label, f"{member} is not an OSV record (no id)")
                 records.append(record)
@@ -138,6 +158,18 @@ def parse_export(data: bytes, name: str, *, where: str | None = None) -> tuple[l
     # The file's name and hash, not its path: the path is the build host's business.
     return records, {"type": "osv-database", "file": name, "sha256": hashlib.sha256(data).hexdigest(),
                      "records": len(records), "newest-modified": max(modified, default=None)}
+
+
+def _read_member(archive: zipfile.ZipFile, member: str, label: str) -> bytes:
+    """One member's bytes, read no further than MAX_RECORD whatever its header claims."""
+    try:
+        with archive.open(member) as stream:
+            raw = stream.read(MAX_RECORD + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, zlib.error) as exc:
+        raise VulnDatabaseError(label, f"{member} cannot be unpacked ({type(exc).__name__})") from None
+    if len(raw) > MAX_RECORD:
+        raise VulnDatabaseError(label, f"{member} unpacks to more than {MAX_RECORD} bytes (a zip bomb?)")
+    return raw
 
 
 def write_osv_tree(export: Export, root: Path) -> dict:
