@@ -17,12 +17,14 @@ ENV PATH=/opt/mirror/bin:/usr/local/bin:/usr/bin:/bin \
     PIP_NO_CACHE_DIR=1
 ARG INDEX_URL=https://pypi.org/simple/
 # Secrets (CA bundle, upstream URL with credentials, netrc) are mounted, never
-# copied: mirror/secrets.sh turns them into environment for one step.
+# copied: mirror/secrets.sh turns them into environment for one step. Wheels
+# only: no package's build code runs beside them (issue 21).
 COPY mirror/requirements.txt mirror/secrets.sh /src/mirror/
 RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=type=secret,id=netrc \
     set -eu; . /src/mirror/secrets.sh; \
     python3 -m venv /opt/mirror; \
-    /opt/mirror/bin/pip install --quiet --require-hashes --index-url "$UPSTREAM" -r /src/mirror/requirements.txt \
+    /opt/mirror/bin/pip install --quiet --require-hashes --only-binary :all: --index-url "$UPSTREAM" \
+      -r /src/mirror/requirements.txt \
     || { echo "$ME: error: cannot install the build's own tools (mirror/requirements.txt) from $UPSTREAM_MASKED: pip's reason is above" >&2; exit 1; }
 
 COPY build.py /src/

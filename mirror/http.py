@@ -168,19 +168,22 @@ def new_session(*, trust_env: bool = True, pool_size: int = 16, verify: str | bo
     return session
 
 
-def read_body(response: requests.Response, *, limit: int = MAX_PAGE, deadline: float = PAGE_DEADLINE) -> bytes:
-    """The body of a streamed response, or TooLarge past `limit` bytes or `deadline` seconds."""
+def read_body(response: requests.Response, *, limit: int | None = None, deadline: float | None = None) -> bytes:
+    """The body of a streamed response, or TooLarge past `limit` bytes or `deadline` seconds
+    (default: a page's, MAX_PAGE and PAGE_DEADLINE)."""
+    limit = MAX_PAGE if limit is None else limit
+    deadline = PAGE_DEADLINE if deadline is None else deadline
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         response.close()
-        raise TooLarge(f"answer of {int(declared)} bytes, more than the {limit} this build reads")
+        raise TooLarge(f"answer of {int(declared)} bytes, more than the {limit} bytes this build reads")
     stop = time.monotonic() + deadline
     chunks, size = [], 0
     try:
         for chunk in response.iter_content(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise TooLarge(f"answer larger than the {limit} bytes this build reads")
+                raise TooLarge(f"answer of more than the {limit} bytes this build reads")
             if time.monotonic() > stop:
                 raise TooLarge(f"answer took longer than {deadline:.0f} s")
             chunks.append(chunk)
@@ -232,7 +235,7 @@ def open_url(session: requests.Session, url: str, *, verify=None, **kwargs) -> r
     raise UpstreamError(mask(url), f"HTTP {response.status_code}", status=response.status_code)
 
 
-def get_bytes(session: requests.Session, url: str, *, limit: int = MAX_PAGE, deadline: float = PAGE_DEADLINE,
+def get_bytes(session: requests.Session, url: str, *, limit: int | None = None, deadline: float | None = None,
               verify=None, headers: dict | None = None) -> tuple[bytes, requests.Response]:
     """One bounded GET with retries: (body, response), or UpstreamError naming the masked URL.
 

@@ -83,17 +83,24 @@ def read_sets(paths: list[Path], *, extras: str = "", groups: str = "", uv: str 
     for path, name in zip(paths, _set_names(paths)):
         if not path.is_file():
             raise InputError(f"requirements file not found: {path}")
-        kind = _kind(path)
-        if kind == PYPROJECT:
-            sets.append(_pyproject(path, name, wanted_extras, wanted_groups))
-        elif kind == PYLOCK:
-            sets.append(_pylock_set(path, name, read_pylock(path), wanted_extras, wanted_groups))
-        elif kind == UV_LOCK:
-            sets.append(_uv_lock(path, name, wanted_extras, wanted_groups, uv, uv_env))
-        else:
-            sets.append(_requirements(path, name))
+        sets.append(_read_set(path, name, wanted_extras, wanted_groups, uv, uv_env))
     _check_wanted(sets, wanted_extras, wanted_groups, extras, groups)
     return sets
+
+
+def _read_set(path: Path, name: str, wanted_extras, wanted_groups, uv, uv_env) -> InputSet:
+    kind = _kind(path)
+    try:
+        if kind == PYPROJECT:
+            return _pyproject(path, name, wanted_extras, wanted_groups)
+        if kind == PYLOCK:
+            return _pylock_set(path, name, read_pylock(path), wanted_extras, wanted_groups)
+        if kind == UV_LOCK:
+            return _uv_lock(path, name, wanted_extras, wanted_groups, uv, uv_env)
+        return _requirements(path, name)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        # A table where a list belongs, a number where a string does: the file's shape, in one line.
+        raise InputError(f"{path} is malformed ({exc!r})"[:300]) from None
 
 
 def _kind(path: Path) -> str:
@@ -137,7 +144,8 @@ def _project_name(path: Path) -> str | None:
     project = path if path.name.lower() == "pyproject.toml" else path.parent / "pyproject.toml"
     if not project.is_file():
         return None
-    name = (read_toml(project, "pyproject file").get("project") or {}).get("name")
+    table = read_toml(project, "pyproject file").get("project")
+    name = table.get("name") if isinstance(table, dict) else None
     return canonicalize_name(name) if isinstance(name, str) else None
 
 

@@ -37,7 +37,8 @@ from mirror.errors import DistributionError
 from mirror.metadata import wheel_metadata
 from mirror.standards import (ABSENT, FAIL, JUDGES, PASS, PROVENANCE_SAMPLE, Crawl, Fetched, Problem, absent,
                               fail)
-from mirror.upstream import add_credentials, mask, short_reason, strip_credentials
+from mirror.http import (MAX_PAGE, PAGE_DEADLINE, TooLarge, Transient, add_credentials, mask, new_session, origin,
+                         read_body, short_reason, strip_credentials)
 
 TIMEOUT = (5, 60)
 APPLIANCE = ("health", "mirror.json", "landing page")
@@ -77,10 +78,11 @@ class Verifier:
         self.require = require or set()
         self.appliance = appliance  # None: decided by whether /mirror.json answers
         self.report = report
-        self.session = requests.Session()
-        self.session.trust_env = False  # only what was given: no netrc, no proxy, no env CA
-        self.session.auth = credentials
-        self.session.verify = ca_file or True
+        # Only what was given: no netrc, no proxy, no env CA. The credentials go to the given URL's
+        # origin alone: never to a file, metadata or provenance host a page links to (mirror/http.py).
+        self.session = new_session(trust_env=False, verify=ca_file or True)
+        if credentials:
+            self.session.auth.bind(self.given, credentials)
         self.checks: list[Check] = []
         self.crawl = Crawl()
         self.manifest: dict | None = None
@@ -129,11 +131,11 @@ class Verifier:
         to another host (pypiserver sends unknown names upstream) is not followed."""
         first, headers = url, {"Accept": accept} if accept else {}
         for _ in range(MAX_REDIRECTS + 1):
-            response = self.session.get(url, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=stream)
+            response = self.session.get(url, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True)
             if response.status_code in (301, 302, 303, 307, 308) and "Location" in response.headers:
                 target = urllib.parse.urljoin(url, response.headers["Location"])
                 response.close()
-                if _origin(target) != _origin(url):
+                if origin(target) != origin(url):
                     raise fail(f"{url}: redirects to another host, {target}")
                 url = target
                 continue
@@ -141,9 +143,12 @@ class Verifier:
                 raise fail(f"{url}: HTTP 401, credentials missing or refused")
             if stream:
                 return response
+            try:
+                body = read_body(response, limit=MAX_PAGE, deadline=PAGE_DEADLINE)
+            except (TooLarge, Transient) as exc:
+                raise fail(f"{url}: {exc}") from None
             return Fetched(url, response.status_code, response.headers.get("Content-Type"),
-                           response.headers.get("Vary", ""), response.content,
-                           first if url != first else None)
+                           response.headers.get("Vary", ""), body, first if url != first else None)
         raise fail(f"{first}: more than {MAX_REDIRECTS} redirects")
 
     def _ok(self, url: str, accept: str | None = None) -> Fetched:
@@ -415,23 +420,23 @@ class Verifier:
         return args
 
 
-def _origin(url: str) -> tuple:
-    parts = urllib.parse.urlsplit(url)
-    return parts.scheme, parts.hostname, parts.port
-
-
 def _unreachable(exc: requests.RequestException) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS verification failed: {short_reason(exc)}"
     return f"cannot reach the index: {short_reason(exc)}"
 
 
+# What the install (pip, and any package code it runs) sees of this environment: where things are,
+# the locale, how to reach the network. Not the host's pip configuration, not the CA variables
+# requests lets override pip's --cert, and no secret the host exports (TWINE_*, tokens, NETRC).
+_PASSED = {"PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+           "http_proxy", "https_proxy", "no_proxy", "SYSTEMROOT"}
+
+
 def _clean_env() -> dict:
-    # Only the index may satisfy the install: drop the host's pip configuration,
-    # and the CA variables that requests lets override pip's --cert.
-    dropped = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") and k not in dropped}
-    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = {k: v for k, v in os.environ.items() if k in _PASSED or k.startswith("LC_")}
+    # The mirror's credentials reach pip in its --index-url, for that index alone.
+    return {**env, "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "NETRC": os.devnull}
 
 
 def _run(command: list[str], env: dict) -> str:

@@ -21,7 +21,7 @@ import zipfile
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 UPLOAD_TIME = "2024-01-02T03:04:05.000000Z"
-FAULTS = ("corrupt", "fail_once_500", "stall", "stall_once", "missing")
+FAULTS = ("corrupt", "fail_once_500", "stall", "stall_once", "missing", "oversize")
 # Fixed zip and tar timestamps: the same fixture gives the same bytes on every run.
 _EPOCH = (2024, 1, 2, 3, 4, 6)
 
@@ -136,14 +136,17 @@ class FakeIndex:
     files_url: serve pages whose file links point at another server
     (absolute URLs), as an index with a separate file host does.
     html_only: answer text/html even to a client that asks for JSON.
+    redirect_files_to: answer every /files/ request with a 302 to the same path on this base URL.
     """
 
     def __init__(self, dists: list[Dist] | None = None, *, auth: tuple[str, str] | None = None,
-                 files_url: str | None = None, html_only: bool = False, stall_seconds: float = 5.0):
+                 files_url: str | None = None, html_only: bool = False, stall_seconds: float = 5.0,
+                 redirect_files_to: str | None = None):
         self.dists = {d.filename: d for d in (dists if dists is not None else default_dists())}
         self.auth = auth
         self.files_url = files_url
         self.html_only = html_only
+        self.redirect_files_to = redirect_files_to
         self.stall_seconds = stall_seconds
         self.log: list[Request] = []
         self._faults: dict[str, _Fault] = {}
@@ -304,6 +307,8 @@ def _handler_for(index: FakeIndex):
             if fault == "fail_once_500":
                 return answer(500, b"try again")
 
+            if path.startswith("/files/") and index.redirect_files_to:
+                return answer(302, headers={"Location": index.redirect_files_to + path})
             if path.startswith("/files/"):
                 filename = path.removeprefix("/files/")
                 wanted_metadata = filename.endswith(".metadata")
@@ -313,6 +318,8 @@ def _handler_for(index: FakeIndex):
                     return answer(404, b"not found")
                 # Files never change once uploaded: tell caches so, as PyPI does.
                 cache = {"Cache-Control": "max-age=365000000, immutable, public"}
+                if fault == "oversize":  # more than the page declares, the first bytes right
+                    return answer(200, data + b"\0" * (1 << 20), "application/octet-stream", cache)
                 if fault == "corrupt":
                     return answer(200, data, "application/octet-stream", cache,
                                   send=corrupted(data))
