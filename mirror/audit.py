@@ -20,7 +20,9 @@ import requests
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from mirror.errors import AuditUnavailableError, InputError, VulnDatabaseError, VulnerabilitiesFoundError
+from mirror.errors import (AuditUnavailableError, InputError, UpstreamError, VulnDatabaseError,
+                           VulnerabilitiesFoundError)
+from mirror.http import TooLarge, Transient, get_bytes, mask, new_session, read_body
 from mirror.lock import Lock
 from mirror.osvmatch import (VERSION_RANGES, compile_range, compile_record, in_range, key_of, matches,
                              pypi_affected, version_key)
@@ -184,22 +186,21 @@ class _Unreachable(Exception):
 def query_osv_service(pins: tuple[tuple[str, str], ...], *, ca_bundle: str | None = None,
                       api: str = OSV_API) -> tuple[list[dict], dict]:
     """OSV's online API: one batch query for the ids, then each full record (the batch answer has ids only)."""
-    session = requests.Session()
-    session.headers["User-Agent"] = "pypi-mirror"
-    if ca_bundle:
-        session.verify = ca_bundle
+    session, verify = new_session(), ca_bundle or True
     try:
-        response = session.post(f"{api}/querybatch", timeout=(10, 60), json={"queries": [
-            {"package": {"name": name, "ecosystem": "PyPI"}, "version": version} for name, version in pins]})
+        queries = [{"package": {"name": name, "ecosystem": "PyPI"}, "version": version} for name, version in pins]
+        response = session.post(f"{api}/querybatch", timeout=(10, 60), stream=True, verify=verify,
+                                json={"queries": queries})
         response.raise_for_status()
-        ids = sorted({v["id"] for result in response.json()["results"] for v in result.get("vulns", [])})
+        answer = json.loads(read_body(response))
+        ids = sorted({v["id"] for result in answer["results"] for v in result.get("vulns", [])})
         records = []
         for vuln_id in ids:
-            answer = session.get(f"{api}/vulns/{vuln_id}", timeout=(10, 60))
-            answer.raise_for_status()
-            records.append(answer.json())
-    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
-        raise _Unreachable(str(exc)[:200]) from exc
+            body, _ = get_bytes(session, f"{api}/vulns/{vuln_id}", verify=verify)
+            records.append(json.loads(body))
+    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+            TooLarge, Transient, UpstreamError) as exc:
+        raise _Unreachable(mask(str(exc))[:200]) from exc
     modified = [r["modified"] for r in records if isinstance(r.get("modified"), str)]
     return records, {"type": "osv-service", "url": api, "records": len(records),
                      "newest-modified": max(modified, default=None)}

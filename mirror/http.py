@@ -216,8 +216,10 @@ def retrying(url: str, attempt):
 def open_url(session: requests.Session, url: str, *, verify=None, **kwargs) -> requests.Response:
     """One streamed GET: a response below 400, Transient, or UpstreamError naming the (masked) URL."""
     kwargs.setdefault("timeout", TIMEOUT)
+    if verify is not None:  # per request: a session-wide verify loses to REQUESTS_CA_BUNDLE
+        kwargs["verify"] = verify
     try:
-        response = session.get(url, verify=True if verify is None else verify, stream=True, **kwargs)
+        response = session.get(url, stream=True, **kwargs)
     except requests.exceptions.SSLError as exc:
         raise UpstreamError(mask(url), f"TLS verification failed ({short_reason(exc)}); "
                             "pass the CA bundle that signs it (CA_BUNDLE / --ca-bundle)") from exc
