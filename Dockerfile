@@ -62,7 +62,7 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
     python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache; \
-    python3 -m mirror.layers /out/pypi /out/layers
+    env -u PYPI_MIRROR_INDEX_URL -u NETRC -u PYPI_MIRROR_INDEX_CREDENTIALS python3 -m mirror.layers /out/pypi /out/layers
 
 # The tree's build time and identity, for scripts/build (the images' epoch
 # and content labels are known only once the tree is).
