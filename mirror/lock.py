@@ -25,7 +25,7 @@ from mirror.targets import Target, parse_targets
 LOCK_VERSION = 1
 # A set's name becomes a folder (locks/<name>/pylock.toml): what mirror/sources.py makes, and nothing
 # that climbs (`..`), starts hidden or holds a separator.
-SET_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9._-]{0,126}[a-z0-9_])?$")
+SET_NAME = re.compile(r"^[a-z0-9_](?:[a-z0-9._-]{0,253}[a-z0-9_])?$")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
