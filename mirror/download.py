@@ -23,7 +23,7 @@ from mirror.errors import DistributionError, HashMismatchError
 from mirror.files import copy_atomic, sha256_file
 from mirror.lock import LockedFile
 from mirror.parallel import each
-from mirror.http import Transient, file_deadline, mask, retrying
+from mirror.http import MAX_FILE, Transient, file_deadline, mask, retrying
 from mirror.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _download_once(f: LockedFile, target: Path, upstream: Upstream) -> int:
     digest = hashlib.sha256()
     size = 0
     # A file never runs past the size its index declared, nor past its deadline (mirror/http.py).
-    limit = f.size if f.size else None
+    limit = f.size or MAX_FILE
     stop = time.monotonic() + file_deadline(f.size)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{f.filename}.", suffix=".part")
     try:
@@ -67,9 +67,11 @@ def _download_once(f: LockedFile, target: Path, upstream: Upstream) -> int:
             try:
                 for chunk in response.iter_content(CHUNK):
                     size += len(chunk)
-                    if limit is not None and size > limit:
-                        raise DistributionError(f.filename, f"the index sends more than the {limit} bytes it "
-                                                f"declares for it ({mask(f.url)})")
+                    if size > limit:
+                        declared = ("it declares for it" if f.size
+                                    else "this build takes for a file of no declared size")
+                        raise DistributionError(f.filename, f"the index sends more than the {limit} bytes "
+                                                f"{declared} ({mask(f.url)})")
                     if time.monotonic() > stop:
                         raise Transient(f"not complete after {file_deadline(f.size):.0f} s")
                     digest.update(chunk)

@@ -42,6 +42,8 @@ MAX_EXPORT = 1 << 30  # an OSV export download (PyPI's is ~25 MB)
 EXPORT_DEADLINE = 900.0
 FILE_DEADLINE_BASE = 120.0  # a distribution file: this plus one second per FILE_MIN_RATE bytes it declares
 FILE_MIN_RATE = 256 << 10
+MAX_FILE = 8 << 30  # a file whose index declares no size (an HTML-only index): the largest wheels are ~3 GB
+FILE_DEADLINE_UNKNOWN = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +198,9 @@ def read_body(response: requests.Response, *, limit: int | None = None, deadline
 
 def file_deadline(size: int | None) -> float:
     """Seconds a file of `size` declared bytes may take in all (a slow drip ends, a big file finishes)."""
-    return FILE_DEADLINE_BASE + (size or 0) / FILE_MIN_RATE
+    if not size:
+        return FILE_DEADLINE_UNKNOWN
+    return FILE_DEADLINE_BASE + size / FILE_MIN_RATE
 
 
 def retrying(url: str, attempt):
