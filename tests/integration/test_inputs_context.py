@@ -146,3 +146,24 @@ def test_labels_come_from_bake_itself(tmp_path, docker_client):
     assert labels["org.opencontainers.image.version"] == tag
     assert labels["org.opencontainers.image.title"] == "pypi-mirror"
     assert labels["org.opencontainers.image.description"].endswith(f"built from the lock {lock}")
+
+
+def test_an_include_linking_to_a_build_secret_is_one_line_and_the_secret_never_shows(tmp_path):
+    # Issue 21 item 2, through plain bake. Failed before: the inputs context keeps a symlink as a link,
+    # inside the build step it led to the mounted netrc, which was read and its line printed.
+    folder = tmp_path / "reqs"
+    folder.mkdir()
+    (folder / "requirements.txt").write_text("six\n-r base.txt\n")
+    (folder / "base.txt").symlink_to("/run/secrets/netrc")
+    password = f"pw-{secrets.token_hex(12)}"
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine nowhere.invalid login builder password {password}\n")
+    result = plain_bake("wheelhouse", "--set", f"wheelhouse.output=type=local,dest={tmp_path / 'out'}",
+                        "--allow", f"fs.write={tmp_path}", "--allow", f"fs.read={tmp_path}", **ONE_TARGET,
+                        REQUIREMENTS=str(folder / "requirements.txt"), NETRC_FILE=str(netrc))
+    assert result.returncode != 0
+    errors = set(re.findall(r"pypi-mirror: error: (.*)", result.stderr))  # buildx repeats the failing step's log
+    assert len(errors) == 1 and next(iter(errors)).startswith(
+        "/inputs/requirements/requirements.txt:2: -r base.txt: includes /run/secrets/netrc, outside "
+        "/inputs/requirements"), result.stderr[-3000:]
+    assert password not in result.stderr
