@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
+from pathlib import Path
 
 from mirror.audit import audit
 from mirror.changes import compare, read_previous, write_changes
@@ -131,6 +133,24 @@ def index_order(settings: Settings, sets: list | None = None) -> list[str]:
                  read_credential_urls(settings.index_credentials))
 
 
+def refuse_package_code_beside_secrets(settings: Settings, upstream: Indexes) -> None:
+    """BUILD_SDIST_METADATA only where no credential is in play: uv and the backends it starts run as
+    this build's user, so uv's command line (index URLs), this process's environment and any secret
+    file given to the build would all be readable to the package code."""
+    lending = [u.index_url for u in upstream.upstreams if u.credentials]
+    if lending:
+        given = f"{mask(lending[0])} has credentials"
+    elif settings.index_credentials:
+        given = f"an index credentials file is given ({spell('index_credentials')})"
+    elif os.environ.get("NETRC") and Path(os.environ["NETRC"]).is_file():
+        given = "a netrc is given (NETRC_FILE / NETRC)"
+    else:
+        return
+    raise InputError(f"package code cannot run beside secrets: {given}, which the build backend uv starts could "
+                     "read; publish a wheel, give a lock, or build without the credentials",
+                     option="build_sdist_metadata")
+
+
 def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexes,
                       previous: dict | None = None) -> Lock:
     targets = parse_targets(settings.python_versions, settings.platforms)
@@ -145,13 +165,7 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
                              f"({spell('previous_manifest')})", option="keep_previous_pins")
         preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
     if settings.build_sdist_metadata:
-        lending = [u.index_url for u in upstream.upstreams if u.credentials]
-        if lending:
-            # uv and the backend it starts run as this user: uv's command line and environment are readable
-            # to the backend, and so would the credentials be.
-            raise InputError(f"package code cannot run next to index credentials ({mask(lending[0])} has some): "
-                             "the backend uv starts could read them; publish a wheel or give a lock instead",
-                             option="build_sdist_metadata")
+        refuse_package_code_beside_secrets(settings, upstream)
         log.warning("resolving with %s: uv may run sdists' build backends (package code) for their metadata",
                     spell("build_sdist_metadata"))
     resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],

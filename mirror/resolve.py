@@ -102,9 +102,17 @@ def resolve(
     """
     uv = find_uv()
     env = uv_env(ca_bundle, cache_dir)
-    # The environment and the options every resolution here runs with.
-    env = (env, () if build_sdists else ("--no-build",))
-    preferences = preferences or {}
+    with tempfile.TemporaryDirectory(prefix="pypi-mirror-home-") as home:
+        if build_sdists:
+            # Package code runs: not even the build user's home (~/.netrc, ~/.pypirc, ~/.config) is pointed to.
+            env = {**env, "HOME": home}
+            env.setdefault("UV_CACHE_DIR", str(Path(home) / "uv-cache"))
+        # The environment and the options every resolution here runs with.
+        return _resolve(sets, targets, uv, (env, () if build_sdists else ("--no-build",)), index_urls,
+                        preferences or {}, jobs, universal, include_sdists)
+
+
+def _resolve(sets, targets, uv, env, index_urls, preferences, jobs, universal, include_sdists) -> list[Resolved]:
     answers: list[Resolved] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         work = []

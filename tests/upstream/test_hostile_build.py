@@ -55,14 +55,11 @@ def index(marker):
 
 
 @pytest.fixture
-def secret_environment(monkeypatch, tmp_path):
+def secret_environment(monkeypatch):
     """What a build host's environment holds besides the build's own knobs: none of it is uv's business."""
-    netrc = tmp_path / "netrc"
-    netrc.write_text(f"machine other.example login someone password {SECRET}\n")
-    monkeypatch.setenv("NETRC", str(netrc))
     monkeypatch.setenv("TWINE_PASSWORD", SECRET)
     monkeypatch.setenv("PYPI_MIRROR_INDEX_CREDENTIALS_NOTE", SECRET)
-    return netrc
+    monkeypatch.setenv("GITHUB_TOKEN", SECRET)
 
 
 def test_resolution_never_runs_a_build_backend_by_default(build, marker, index):
@@ -84,14 +81,27 @@ def test_the_knob_runs_the_backend_without_a_secret_in_its_environment(build, ma
         assert not [k for k, v in environment.items() if SECRET in v], "a secret reached the build backend"
         assert not [k for k in environment if k.startswith(("PYPI_MIRROR_", "TWINE_"))]
         assert environment.get("NETRC") in (None, os.devnull)
+        assert environment["HOME"] != os.environ.get("HOME"), "the backend was pointed at the user's home"
 
 
-def test_the_knob_is_refused_next_to_index_credentials(build, marker, index):
+@pytest.mark.parametrize("given", ["url", "netrc", "credentials file"])
+def test_the_knob_is_refused_beside_any_secret(build, marker, index, tmp_path, monkeypatch, given):
     # Failed before issue 21: the knob did not exist (and the backend always ran beside the credentials).
-    result = build(requirements="alpha\n", index_url=index.url_with("builder", SECRET),
-                   extra=("--include-sdists", "--build-sdist-metadata"))
+    extra, url = ("--include-sdists", "--build-sdist-metadata"), index.url
+    secret = tmp_path / "secret"
+    if given == "url":
+        url = index.url_with("builder", SECRET)
+    elif given == "netrc":
+        secret.write_text(f"machine other.example login someone password {SECRET}\n")
+        monkeypatch.setenv("NETRC", str(secret))
+    else:
+        secret.write_text(f"http://builder:{SECRET}@other.example/simple/\n")
+        extra += ("--index-credentials", str(secret))
+    result = build(requirements="alpha\n", index_url=url, extra=extra)
     assert result.code == 1
-    assert "credentials" in result.error and SECRET not in result.err
+    assert result.error.startswith("pypi-mirror: error: --build-sdist-metadata: package code cannot run beside "
+                                   "secrets: ")
+    assert SECRET not in result.err
     assert not marker.exists()
 
 
