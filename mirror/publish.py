@@ -25,6 +25,7 @@ import threading
 import time
 import urllib.parse
 import zipfile
+import zlib
 from pathlib import Path
 
 import requests
@@ -35,7 +36,7 @@ from mirror.errors import (DistributionError, HashMismatchError, InputError, Pub
                            PublishFailed, UpstreamError)
 from mirror.files import sha256_file
 from mirror.lock import LockedFile, read_lock
-from mirror.metadata import wheel_metadata
+from mirror.metadata import MAX_METADATA, wheel_metadata
 from mirror.parallel import each
 from mirror.http import (MAX_EXPORT, MAX_PAGE, Transient, TooLarge, netrc_credentials, new_session, read_body,
                          retrying, short_reason)
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = (10, 300)  # a big wheel into a slow index: the read timeout covers the server's processing
 ENV_USERNAME, ENV_PASSWORD = "TWINE_USERNAME", "TWINE_PASSWORD"
+_REASON_BYTES = 64 << 10  # an index's error text: its first line is all the summary shows
 CREDENTIAL_SOURCES = f"{ENV_USERNAME}/{ENV_PASSWORD}, netrc or keyring"
 # Core metadata fields a file may carry several times, and the form field twine sends each as.
 _MULTI = {"classifier": "classifiers", "platform": "platform", "supported-platform": "supported_platform",
@@ -242,7 +244,7 @@ class Publisher:
     def _post(self, filename: str, form: list[tuple[str, str]], content: bytes) -> None:
         try:
             response = self.session.post(self.url, data=form, files={"content": (filename, content)},
-                                         timeout=TIMEOUT, verify=self.verify, allow_redirects=False)
+                                         timeout=TIMEOUT, verify=self.verify, allow_redirects=False, stream=True)
         except requests.exceptions.SSLError as exc:
             raise PublishError(self.url, f"TLS verification failed ({short_reason(exc)}); pass --ca-file") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -274,7 +276,12 @@ class _Refused(Exception):
 def _reason(response: requests.Response) -> str:
     text = response.reason or ""
     if response.headers.get("Content-Type", "").startswith("text/plain"):
-        text = response.text.strip().splitlines()[0][:120] if response.text.strip() else text
+        try:
+            body = read_body(response, limit=_REASON_BYTES).decode("utf-8", errors="replace").strip()
+        except (TooLarge, Transient):
+            body = ""
+        text = body.splitlines()[0][:120] if body else text
+    response.close()
     return text
 
 
@@ -311,6 +318,12 @@ def upload_form(f: LockedFile, path: Path) -> list[tuple[str, str]]:
     return form
 
 
+def _bounded(path: Path, data: bytes) -> bytes:
+    if len(data) > MAX_METADATA:
+        raise DistributionError(path.name, f"PKG-INFO unpacks to more than {MAX_METADATA} bytes")
+    return data
+
+
 def _sdist_metadata(path: Path) -> bytes:
     """PKG-INFO at the top folder of a .tar.gz or .zip sdist."""
     try:
@@ -318,13 +331,14 @@ def _sdist_metadata(path: Path) -> bytes:
             with zipfile.ZipFile(path) as archive:
                 names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
                 if names:
-                    return archive.read(names[0])
+                    with archive.open(names[0]) as stream:
+                        return _bounded(path, stream.read(MAX_METADATA + 1))
         else:
             with tarfile.open(path) as archive:
                 for member in archive.getmembers():
                     if member.name.count("/") == 1 and member.name.endswith("/PKG-INFO") and member.isfile():
-                        return archive.extractfile(member).read()
-    except (tarfile.TarError, zipfile.BadZipFile, OSError) as exc:
+                        return _bounded(path, archive.extractfile(member).read(MAX_METADATA + 1))
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise DistributionError(path.name, f"not a readable sdist: {exc}") from None
     raise DistributionError(path.name, "no PKG-INFO at its top level")
 

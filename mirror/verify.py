@@ -37,8 +37,8 @@ from mirror.errors import DistributionError
 from mirror.metadata import wheel_metadata
 from mirror.standards import (ABSENT, FAIL, JUDGES, PASS, PROVENANCE_SAMPLE, Crawl, Fetched, Problem, absent,
                               fail)
-from mirror.http import (MAX_PAGE, PAGE_DEADLINE, TooLarge, Transient, add_credentials, mask, new_session, origin,
-                         read_body, short_reason, strip_credentials)
+from mirror.http import (MAX_FILE, MAX_PAGE, PAGE_DEADLINE, TooLarge, Transient, add_credentials, file_deadline,
+                         mask, new_session, origin, read_body, short_reason, strip_credentials)
 
 TIMEOUT = (5, 60)
 APPLIANCE = ("health", "mirror.json", "landing page")
@@ -257,6 +257,9 @@ class Verifier:
                 path = Path(tmp) / "file"
                 digest, size = hashlib.sha256(), 0
                 response = self._fetch(url, stream=True)
+                # No more than the page declares (else MAX_FILE), within the file's deadline (mirror/http.py).
+                declared = link.size if isinstance(link.size, int) and link.size > 0 else None
+                limit, stop = declared or MAX_FILE, time.monotonic() + file_deadline(declared)
                 with response, path.open("wb") as out:
                     if response.status_code != 200:
                         crawl.file_errors.append(f"{response.url}: HTTP {response.status_code}")
@@ -265,6 +268,8 @@ class Verifier:
                         digest.update(chunk)
                         out.write(chunk)
                         size += len(chunk)
+                        if size > limit or time.monotonic() > stop:
+                            break  # the digest and size no longer match: PEP 503's check says so
                 crawl.files[url] = (digest.hexdigest(), size)
                 crawl.file_bytes += size
                 if link.filename.endswith(".whl") and link.metadata:
