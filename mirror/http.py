@@ -1,6 +1,7 @@
 """The one HTTP layer: every request the build, verify, publish, audit and vulndb send goes through here.
 
-Public entry points (use these, nothing below them):
+Public entry points (use these, nothing below them; in the build, Indexes.read(url) /
+Upstream.read(url) wrap get_bytes with the right index's session and CA bundle):
   new_session(...)        a requests.Session with the User-Agent, pools, and credentials bound to origins
   read_body(response, ...)  a response's body within a size cap and a total deadline
   get_bytes(session, url, ...)  one bounded GET with retries: the bytes, or UpstreamError naming the URL

@@ -103,3 +103,7 @@ class Indexes:
 
     def get(self, url: str, **kwargs):
         return self.for_url(url).get(url, **kwargs)
+
+    def read(self, url: str, **kwargs) -> bytes:
+        """Bounded bytes of any URL a page names (Upstream.read): the way to fetch a new kind of object."""
+        return self.for_url(url).read(url, **kwargs)

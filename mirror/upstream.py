@@ -64,6 +64,12 @@ class Upstream:
     def get(self, url: str, **kwargs) -> requests.Response:
         return retrying(url, lambda: self.open(url, **kwargs))
 
+    def read(self, url: str, *, limit: int | None = None, deadline: float | None = None,
+             headers: dict | None = None) -> bytes:
+        """A small object's bytes (a page, a provenance file): bounded (default: a page's bounds),
+        retried, this index's credentials only if the URL is on its origin."""
+        return get_bytes(self.session, url, limit=limit, deadline=deadline, verify=self.verify, headers=headers)[0]
+
     def project_files(self, name: NormalizedName) -> list[UpstreamFile]:
         """Every file upstream lists for a project, from its PEP 691 or PEP 503 page (bounded: mirror/http.py)."""
         page_url = f"{self.index_url}{name}/"

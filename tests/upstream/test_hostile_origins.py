@@ -147,3 +147,17 @@ def test_a_file_past_its_declared_size_stops_there(build, index, tmp_path):
     assert result.code == 1
     assert result.error == (f"pypi-mirror: error: {ALPHA}: the index sends more than the "
                             f"{len(index.dists[ALPHA].data)} bytes it declares for it ({index.file_url(ALPHA)})")
+
+
+def test_indexes_read_fetches_a_linked_object_bounded_and_with_its_own_origins_credentials(tmp_path):
+    # The entry point for new downloads (provenance and the like): mirror/http.py's bounds and origin rule.
+    from mirror.errors import UpstreamError
+    from mirror.indexes import Indexes
+    with FakeIndex() as files, FakeIndex(auth=(USER, SECRET), files_url=files.base) as private:
+        indexes = Indexes([private.url_with(USER, SECRET)])
+        assert indexes.read(private.base + "/files/" + ALPHA) == private.dists[ALPHA].data
+        assert indexes.read(files.file_url(ALPHA)) == files.dists[ALPHA].data
+        with pytest.raises(UpstreamError, match="more than the 100 bytes"):
+            indexes.read(files.file_url(ALPHA), limit=100)
+    assert [r.path for r in files.log if r.authorized] == []
+    assert all(r.authorized for r in private.log)
