@@ -47,6 +47,10 @@ def build(settings: Settings) -> Lock:
     if settings.requirements:
         parse_targets(settings.python_versions, settings.platforms)  # a typo fails before anything else
     check_input_files(settings)
+    if settings.vuln_db_url and strip_credentials(settings.vuln_db_url)[1] and spell("vuln_db_url").isupper():
+        # In an image build the bake variable is a build argument: `docker history` would show it.
+        raise InputError(f"{mask(settings.vuln_db_url)} carries credentials, which would stay in the image "
+                         "history; download the export and give it as VULN_DB instead", option="vuln_db_url")
     # Read before anything slow: a bad previous manifest or input fails the build at once.
     previous = None
     if settings.previous_manifest:

@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 from mirror import simple
 from mirror.errors import UpstreamError
 # The HTTP layer's public names, re-exported: callers spelled them mirror.upstream.* before it existed.
-from mirror.http import (RETRIES, USER_AGENT, OriginAuth, Transient, add_credentials, file_deadline,  # noqa: F401
+from mirror.http import (RETRIES, USER_AGENT, OriginAuth, Transient, add_credentials,  # noqa: F401
                          get_bytes, mask, netrc_credentials, new_session, open_url, retrying, short_reason,
                          strip_credentials)
 

@@ -112,7 +112,7 @@ def load_export(vuln_db: Path | None, url: str | None, *, ca_bundle: str | None 
         response = open_url(session, shown, verify=ca_bundle or True, timeout=(timeout, 300))
         data = read_body(response, limit=MAX_EXPORT, deadline=EXPORT_DEADLINE)
     except (Transient, TooLarge, UpstreamError) as exc:
-        why = exc.reason if isinstance(exc, UpstreamError) else f"{type(exc).__name__}: {exc}"
+        why = exc.reason if isinstance(exc, UpstreamError) else str(exc)
         reason = (f"no vulnerability source: no OSV export given (VULN_DB / --vuln-db) and {shown} is unreachable "
                   f"({mask(why)[:160]})")
         log.warning("advisories: none: %s", reason)

@@ -161,3 +161,16 @@ def test_indexes_read_fetches_a_linked_object_bounded_and_with_its_own_origins_c
             indexes.read(files.file_url(ALPHA), limit=100)
     assert [r.path for r in files.log if r.authorized] == []
     assert all(r.authorized for r in private.log)
+
+
+def test_vuln_db_url_credentials_as_a_bake_variable_are_refused(build, tmp_path, monkeypatch):
+    # Issue 21 item 7: in an image build PYPI_MIRROR_VULN_DB_URL is a build argument, which
+    # `docker history` shows. Failed before: the build used it (and published it).
+    monkeypatch.setenv("PYPI_MIRROR_VULN_DB_URL", f"https://{USER}:{SECRET}@osv.example/PyPI/all.zip")
+    build.requirements("alpha\n")
+    from mirror.cli import main
+    code = main(["build", "-r", str(tmp_path / "requirements.txt"), "-o", str(tmp_path / "out"),
+                 "--index-url", "http://127.0.0.1:9/simple/"])
+    err = build.capfd.readouterr().err
+    assert code == 1 and SECRET not in err
+    assert f"pypi-mirror: error: VULN_DB_URL: https://{USER}:***@osv.example/PyPI/all.zip carries credentials" in err
