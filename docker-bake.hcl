@@ -46,7 +46,7 @@ variable "INCLUDE_SDISTS" {
 
 variable "BUILD_SDIST_METADATA" {
   default     = "0"
-  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives; refused next to index credentials (README: Threat model)"
+  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives; refused beside any secret: index credentials, a netrc (README: Threat model)"
 }
 
 variable "SKIP_MISSING_WHEELS" {
