@@ -104,9 +104,9 @@ def resolve(
     env = uv_env(ca_bundle, cache_dir)
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-home-") as home:
         if build_sdists:
-            # Package code runs: not even the build user's home (~/.netrc, ~/.pypirc, ~/.config) is pointed to.
-            env = {**env, "HOME": home}
-            env.setdefault("UV_CACHE_DIR", str(Path(home) / "uv-cache"))
+            # Package code runs: not even the build user's home (~/.netrc, ~/.pypirc, ~/.config) is pointed
+            # to, and what it builds is not kept in the cache later builds resolve from.
+            env = {**env, "HOME": home, "UV_CACHE_DIR": str(Path(home) / "uv-cache")}
         # The environment and the options every resolution here runs with.
         return _resolve(sets, targets, uv, (env, () if build_sdists else ("--no-build",)), index_urls,
                         preferences or {}, jobs, universal, include_sdists)
