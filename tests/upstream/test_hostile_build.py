@@ -82,6 +82,7 @@ def test_the_knob_runs_the_backend_without_a_secret_in_its_environment(build, ma
         assert not [k for k in environment if k.startswith(("PYPI_MIRROR_", "TWINE_"))]
         assert environment.get("NETRC") in (None, os.devnull)
         assert environment["HOME"] != os.environ.get("HOME"), "the backend was pointed at the user's home"
+        assert not environment["UV_CACHE_DIR"].startswith(str(build.cache)), "package output in the kept cache"
 
 
 @pytest.mark.parametrize("given", ["url", "netrc", "credentials file"])
