@@ -17,7 +17,8 @@ from packaging.utils import canonicalize_name
 from mirror import simple
 
 PASS, FAIL, ABSENT = "PASS", "FAIL", "ABSENT"
-STANDARDS = ("PEP 503", "PEP 592", "PEP 629", "PEP 691", "PEP 700", "PEP 658/714", "PEP 740")
+STANDARDS = ("PEP 503", "PEP 592", "PEP 629", "PEP 691", "PEP 700", "PEP 658/714", "PEP 740", "PEP 792")
+PROJECT_STATUSES = ("active", "archived", "quarantined", "deprecated")  # PEP 792
 # --require takes any of these spellings: 503, pep503, "PEP 503", 714 (= 658/714).
 _REQUIRE_ALIASES = {**{s.split()[1]: s for s in STANDARDS}, "658": "PEP 658/714", "714": "PEP 658/714"}
 _UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
@@ -243,5 +244,38 @@ def pep740(crawl: Crawl) -> str:
     return f"{len({link.url for link in links})} files link a provenance; {len(crawl.provenance)} read as PEP 740 objects"
 
 
+def pep792(crawl: Crawl) -> str:
+    statuses: dict[str, dict] = {}
+    for kind, pages in (("html", crawl.html_pages), ("json", crawl.json_pages)):
+        for name, page in pages.items():
+            if page.status is not None and page.status not in PROJECT_STATUSES:
+                raise fail(f"{page.url}: project status {page.status!r} is not one of {', '.join(PROJECT_STATUSES)}")
+            if page.status is not None and not _at_least(page.api_version, (1, 4)):
+                raise fail(f"{page.url}: project status {page.status} on a page that declares api-version "
+                           f"{page.api_version}, not 1.4")
+            statuses.setdefault(name, {})[kind] = (page.status or "active", page.status_reason)
+    for name, by_kind in sorted(statuses.items()):
+        if len(set(by_kind.values())) > 1:
+            raise fail(f"{crawl.html_pages[name].url}: HTML and JSON pages give different statuses "
+                       f"({by_kind['html'][0]}, {by_kind['json'][0]})")
+    marked = sorted(f"{name} {next(iter(v.values()))[0]}" for name, v in statuses.items()
+                    if next(iter(v.values()))[0] != "active")
+    pages = [*crawl.html_pages.values(), *crawl.json_pages.values()]
+    api = max((p.api_version for p in pages if p.api_version), key=_version_tuple, default="1.0")
+    if not marked and not _at_least(api, (1, 4)):
+        raise absent(f"api-version {api}: no project status (it came with 1.4)")
+    shown = f": {', '.join(marked[:3])}{' ...' if len(marked) > 3 else ''}" if marked else ""
+    return (f"api-version {api}; {len(statuses)} projects, {len(marked)} with a status other than active{shown}; "
+            "HTML and JSON agree")
+
+
+def _version_tuple(api: str | None) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", api or "")[:2])
+
+
+def _at_least(api: str | None, version: tuple[int, int]) -> bool:
+    return _version_tuple(api) >= version
+
+
 JUDGES = {"PEP 503": pep503, "PEP 592": pep592, "PEP 629": pep629, "PEP 691": pep691, "PEP 700": pep700,
-          "PEP 658/714": pep658, "PEP 740": pep740}
+          "PEP 658/714": pep658, "PEP 740": pep740, "PEP 792": pep792}
