@@ -8,6 +8,8 @@ import json
 import zipfile
 
 import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
 from tests.upstream.build_checks import leftovers
 from tests.upstream.fake_index import TRUST_ASSETS, Dist, FakeIndex, real, wheel
@@ -34,7 +36,10 @@ def index():
 
 
 def read(tmp_path, relative: str, out: str = "out"):
-    text = (tmp_path / out / relative).read_text()
+    """A tree file, parsed when it is JSON (name.json.txt: the JSON file's text)."""
+    text = (tmp_path / out / relative.removesuffix(".txt")).read_text()
+    if relative.endswith(".txt"):
+        return text
     return json.loads(text) if relative.endswith(".json") else text
 
 
@@ -87,6 +92,7 @@ def test_a_verified_provenance_is_served_beside_its_file_and_recorded_everywhere
     assert audit["provenance"]["policy"] == "verify"
     assert [v["filename"] for v in audit["provenance"]["verified"]] == [WHEEL]
     assert audit["provenance"]["without"] == [PLAIN]
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(read(tmp_path, "sbom.cdx.json.txt")) is None
     sbom = read(tmp_path, "sbom.cdx.json")
     component = next(c for c in sbom["components"] if c["name"] == "circleci-sign-publish-example")
     assert any(r["type"] == "attestation" and r["url"] == f"packages/{WHEEL}.provenance"
