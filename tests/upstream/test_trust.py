@@ -276,3 +276,26 @@ def test_an_ignore_line_lets_a_malicious_release_in_and_the_pages_mark_it(build,
 def test_audit_off_lets_a_malicious_release_in(build, tmp_path, mal_export):
     result = build(requirements="rfc8785\n", extra=("--vuln-db", str(mal_export), "--audit", "off"))
     assert result.code == 0, result.err
+
+
+def test_a_rebuild_from_the_lock_gives_the_same_tree_and_refuses_a_changed_provenance(tmp_path, capfd):
+    from tests.upstream.build_checks import tree_hashes
+    from tests.upstream.conftest import Builder
+
+    with FakeIndex([real(WHEEL)], api_version="1.4") as fake:
+        build = Builder(tmp_path, capfd, fake)
+        assert build(requirements="circleci-sign-publish-example\n", out="first").code == 0
+        lock = tmp_path / "lock.json"
+        lock.write_bytes((tmp_path / "first" / "lock.json").read_bytes())
+        again = build(lock=lock, out="again")
+        assert again.code == 0, again.err
+        assert tree_hashes(tmp_path / "again") == tree_hashes(tmp_path / "first")
+        # Still a valid, verifying object, but not the bytes the lock recorded.
+        original = fake.dists[WHEEL]
+        reformatted = json.dumps(json.loads(original.provenance), indent=2).encode()
+        fake.dists[WHEEL] = Dist(original.filename, original.data, original.metadata, reformatted)
+        changed = build(lock=lock, out="changed")
+    assert changed.code == 1
+    assert changed.error.startswith(f"pypi-mirror: error: provenance of {WHEEL}: the index now serves a provenance "
+                                    "object with sha256 ")
+    assert changed.error.endswith(f"the lock records {json.loads(lock.read_text())['files'][0]['provenance']['sha256']}")
