@@ -118,6 +118,8 @@ def test_an_archived_project_is_reported_in_the_log_the_pages_and_audit_json(bui
         "rfc8785": {"status": "archived", "reason": "no longer maintained"}}
     assert "Its index marks this project <strong>archived</strong>: no longer maintained" in read(
         tmp_path, "projects/rfc8785/index.html")
+    assert ('<a href="projects/rfc8785/">rfc8785</a> <span class="sev moderate" title="PEP 792 status from its '
+            'index">archived</span>') in read(tmp_path, "index.html")
 
 
 def test_sdists_signed_on_github_and_google_verify_from_a_pylock(build, tmp_path, index, caplog):
@@ -271,6 +273,8 @@ def test_an_ignore_line_lets_a_malicious_release_in_and_the_pages_mark_it(build,
     page = read(tmp_path, "projects/rfc8785/index.html")
     assert '<tr class="ignored malicious">' in page
     assert '<span class="sev critical malicious">malicious release</span>' in page
+    assert ('<a href="osv/v1/vulns/MAL-2099-0001">MAL-2099-0001</a> <span class="sev critical malicious">malicious '
+            'release</span>: checked by hand: a false report') in read(tmp_path, "index.html")
 
 
 def test_audit_off_lets_a_malicious_release_in(build, tmp_path, mal_export):
