@@ -20,9 +20,6 @@ import logging
 import threading
 from pathlib import Path
 
-from pydantic import ValidationError
-from pypi_attestations import Distribution, Provenance, VerificationError
-
 from mirror.errors import ProvenanceError
 from mirror.files import write_atomic
 from mirror.lock import Lock, LockedFile
@@ -56,6 +53,10 @@ def verify_provenance(path: Path, data: bytes) -> list[dict]:
     Raises ProvenanceError naming the file when the object is malformed or any
     attestation fails (wrong digest, wrong name, a certificate that is not the
     publisher's, a signature that does not hold)."""
+    # Imported here, not at the top: `build.py verify` and `publish` share the CLI and never need Sigstore.
+    from pydantic import ValidationError
+    from pypi_attestations import Distribution, Provenance, VerificationError
+
     filename = path.name
     try:
         provenance = Provenance.model_validate_json(data)
