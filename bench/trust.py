@@ -7,8 +7,7 @@ Two measurements, each against a baseline taken in the same run:
    provenance step), for the default set and, unless --quick, the
    data-science set (bench/layers.py's), one target. The index this machine
    reaches serves no provenance (Simple API 1.1), so this measures the
-   step's fixed cost (the library's import, the policy checks), not the
-   per-file work.
+   step's fixed cost (the policy checks), not the per-file work.
 2. The per-file work, measured on real signed files (tests/fixtures/trust):
    one verification (parse, Sigstore offline, digest and publisher checks),
    projected onto the default set's file count as if every file had one;
@@ -78,20 +77,22 @@ def suite(settings: Settings) -> Section:
     baseline = off_medians[DEFAULT_SET]
     section = Section("trust", "Provenance verification cost (issue 22)")
     section.tables.append(Table(("build", "PROVENANCE=off s", "PROVENANCE=verify s", "ratio"), tuple(rows),
-                                f"build.py on the host against {INDEX_URL}, py{TARGET_PYTHON} {TARGET_PLATFORM}, "
-                                f"median of {rounds}, interleaved"))
+                                f"build.py on the host against {INDEX_URL}, py{TARGET_PYTHON} "
+                                f"{TARGET_PLATFORM}, median of {rounds}, interleaved"))
     section.tables.append(Table(("what", "time", "ratio", "baseline"), (
-        ("one verification of a real signed file (pypi-attestations, Sigstore offline), ms", ms(per_file * 1000),
-         "", ""),
+        ("one verification of a real signed file (pypi-attestations, Sigstore offline), ms",
+         ms(per_file * 1000), "", ""),
         (f"projected: every one of the default set's {files} files signed, s", secs(projected),
          times((baseline + projected) / baseline), "default-set build without verification"),
     ), f"median over the {len(SIGNED)} real signed files in tests/fixtures/trust"))
-    section.goals.append(Goal("projected build, every default-set file signed, vs without verification", "<= 1.2x",
-                              times((baseline + projected) / baseline), baseline + projected <= 1.2 * baseline))
+    section.goals.append(Goal("projected build, every default-set file signed, vs without verification",
+                              "<= 1.2x", times((baseline + projected) / baseline),
+                              baseline + projected <= 1.2 * baseline))
     section.goals += goals
     section.notes += [
         "The index reached here serves Simple API 1.1 without provenance: the whole-build rows measure the "
-        "provenance step's fixed cost only (the policy checks; pypi-attestations is imported only when a file has provenance); the "
+        "provenance step's fixed cost only (the policy checks; pypi-attestations is imported only when a file "
+        "has provenance); the "
         "projection adds the measured per-file verification for a default set where every file is signed "
         "(the one GET per object is not included).",
         f"Load average when the suite ended: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
