@@ -303,3 +303,15 @@ def test_a_rebuild_from_the_lock_gives_the_same_tree_and_refuses_a_changed_prove
     assert changed.error.startswith(f"pypi-mirror: error: provenance of {WHEEL}: the index now serves a provenance "
                                     "object with sha256 ")
     assert changed.error.endswith(f"the lock records {json.loads(lock.read_text())['files'][0]['provenance']['sha256']}")
+
+
+def test_a_lock_that_records_a_quarantine_fails_like_the_index_would(build, tmp_path):
+    assert build(requirements="rfc8785\n", out="first").code == 0
+    document = json.loads((tmp_path / "first" / "lock.json").read_text())
+    document["project-status"]["rfc8785"] = {"status": "quarantined", "reason": None}
+    lock = tmp_path / "lock.json"
+    lock.write_text(json.dumps(document))
+    result = build(lock=lock, out="again")
+    assert result.code == 1
+    assert result.error == ("pypi-mirror: error: set requirements needs rfc8785, which its index marks quarantined: "
+                            "the index considers it unsafe; remove it from the set")
