@@ -159,3 +159,14 @@ def test_pip_and_uv_install_from_the_1_4_pages(trust_mirror, docker_client, clie
     """
     out = run_client(docker_client, client_image, internal_network, script, with_uv=True)
     assert "pip-ok" in out and "uv-ok" in out
+
+
+def test_the_provenance_is_behind_the_same_auth_as_its_file(mirror_image, internal_network, trust_tree):
+    tree, projects_map = trust_tree
+    with running_mirror(mirror_image, internal_network, MIRROR_BASIC_AUTH="alice:s3cret", volumes={
+            str(tree): "/srv/pypi", str(projects_map): "/etc/pypi-mirror/nginx/projects.map"}) as mirror:
+        for path in (f"/packages/{WHEEL}", f"/packages/{WHEEL}.provenance"):
+            assert mirror.get(path).status_code == 401
+            answer = mirror.get(path, auth=("alice", "s3cret"))
+            assert answer.status_code == 200
+        assert answer.headers["Content-Type"] == INTEGRITY
