@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from mirror.errors import ProvenanceError
-from mirror.files import write_atomic
+from mirror.files import sha256_file, write_atomic
 from mirror.lock import Lock, LockedFile
 from mirror.parallel import each
 from mirror.settings import FIELDS
@@ -53,11 +53,20 @@ def verify_provenance(path: Path, data: bytes) -> list[dict]:
     Raises ProvenanceError naming the file when the object is malformed or any
     attestation fails (wrong digest, wrong name, a certificate that is not the
     publisher's, a signature that does not hold)."""
-    # Imported here, not at the top: `build.py verify` and `publish` share the CLI and never need Sigstore.
+    try:
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise ProvenanceError(path.name, f"cannot read the file to verify it: {exc.strerror or exc}") from None
+    return verify_digest(path.name, digest, data)
+
+
+def verify_digest(filename: str, sha256: str, data: bytes) -> list[dict]:
+    """verify_provenance for a file known by its name and sha256 (build.py verify has no copy of it)."""
+    # Imported here, not at the top: `build.py verify` and `publish` share the CLI and need Sigstore only
+    # when an index links provenance.
     from pydantic import ValidationError
     from pypi_attestations import Distribution, Provenance, VerificationError
 
-    filename = path.name
     try:
         provenance = Provenance.model_validate_json(data)
     except ValidationError as exc:
@@ -66,9 +75,9 @@ def verify_provenance(path: Path, data: bytes) -> list[dict]:
     if not provenance.attestation_bundles:
         raise ProvenanceError(filename, "the provenance object holds no attestation bundle")
     try:
-        distribution = Distribution.from_file(path)
-    except (ValueError, OSError) as exc:
-        raise ProvenanceError(filename, f"cannot read the file to verify it: {exc}") from None
+        distribution = Distribution(name=filename, digest=sha256)
+    except ValidationError as exc:
+        raise ProvenanceError(filename, f"not a distribution file name ({exc.errors()[0]['msg']})") from None
     publishers = []
     for bundle in provenance.attestation_bundles:
         if not bundle.attestations:

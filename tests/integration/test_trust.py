@@ -82,7 +82,8 @@ def test_verify_reports_740_and_792_as_pass(trust_mirror):
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     lines = {line.split()[1] + " " + line.split()[2]: line for line in result.stdout.splitlines()
              if line.startswith(("PASS", "FAIL", "ABSENT")) and line.split()[1] == "PEP"}
-    assert lines["PEP 740"].startswith("PASS") and "2 files link a provenance; 2 read as PEP 740 objects" in (
+    assert lines["PEP 740"].startswith("PASS") and ("2 files link a provenance; 2 read as PEP 740 objects, 2 verified against the downloaded files "
+                                           "(Sigstore, offline)") in (
         lines["PEP 740"]), result.stdout
     assert lines["PEP 792"].startswith("PASS") and "1 with a status other than active: rfc8785 archived" in (
         lines["PEP 792"]), result.stdout

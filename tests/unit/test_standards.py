@@ -162,3 +162,29 @@ def test_792_fails_an_unknown_status_and_a_status_without_1_4():
     old = '<meta name="pypi:project-status" content="archived">' + html_page()
     assert verdict(pep792, crawl(old)) == (
         FAIL, f"{PAGE}: project status archived on a page that declares api-version 1.1, not 1.4")
+
+
+def signed_crawl(provenance: bytes, sha256: str | None = None):
+    """A crawl of one real signed sdist (tests/fixtures/trust) that links its provenance."""
+    from tests.upstream.fake_index import TRUST_ASSETS
+
+    sdist = "pypi_attestations-0.0.19.tar.gz"
+    data = (TRUST_ASSETS / sdist).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    page = (f'<meta name="pypi:repository-version" content="1.4"><a href="../../packages/{sdist}#sha256={digest}" '
+            f'data-provenance="../../packages/{sdist}.provenance">{sdist}</a>')
+    c = crawl(page)
+    c.files = {f"http://h/packages/{sdist}": (sha256 or digest, len(data))}
+    c.provenance = {f"http://h/packages/{sdist}.provenance": provenance}
+    return c
+
+
+def test_740_verifies_the_signatures_against_the_downloaded_file():
+    from tests.upstream.fake_index import TRUST_ASSETS
+
+    real = (TRUST_ASSETS / "pypi_attestations-0.0.19.tar.gz.provenance").read_bytes()
+    assert pep740(signed_crawl(real)) == ("1 files link a provenance; 1 read as PEP 740 objects, 1 verified against "
+                                          "the downloaded files (Sigstore, offline)")
+    status, detail = verdict(pep740, signed_crawl(real, sha256="0" * 64))
+    assert status == FAIL and detail.startswith(
+        "http://h/packages/pypi_attestations-0.0.19.tar.gz.provenance: does not verify against the GitHub publisher")
