@@ -126,13 +126,14 @@ def report_statuses(lock: Lock) -> None:
 
 
 # How uv names a project it found nothing for: an index hides a quarantined project's files (PEP 792).
-_NOTHING_FOR = re.compile(r"(?:no versions of|Because) ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_NOTHING_FOR = re.compile(r"no versions of ([A-Za-z0-9][A-Za-z0-9._-]*)|([A-Za-z0-9][A-Za-z0-9._-]*) was not found")
 
 
 def explain_quarantine(exc: ResolutionError, sets: list[InputSet], upstream: Indexes) -> None:
     """A resolution that found no versions of a project its index quarantined fails with that reason,
     not with the resolver's "no versions"."""
-    for name in dict.fromkeys(canonicalize_name(n) for n in _NOTHING_FOR.findall(exc.detail)):
+    named = (a or b for a, b in _NOTHING_FOR.findall(exc.detail))
+    for name in dict.fromkeys(canonicalize_name(n) for n in named):
         try:
             upstream.project_files(name)
         except UpstreamError:
