@@ -2,7 +2,7 @@
 # Build it with `docker buildx bake` (docker-bake.hcl holds the knobs).
 #
 # Base image contracts (any image meeting them works, Debian or Alpine, any registry):
-#   BUILDER_IMAGE  python3 >= 3.9 with pip and venv
+#   BUILDER_IMAGE  python3 >= 3.10 with pip and venv (pypi-attestations needs 3.10)
 #   RUNTIME_IMAGE  nginx >= 1.22 and /bin/sh
 # Nothing here uses a distro package manager or relies on a base image's
 # ENV, USER, CMD or nginx config (stand-in bases imported from a tarball have none).
@@ -43,6 +43,7 @@ ARG PYPI_MIRROR_REQUIREMENTS \
     PYPI_MIRROR_VULN_DB \
     PYPI_MIRROR_VULN_DB_URL \
     PYPI_MIRROR_AUDIT_IGNORE \
+    PYPI_MIRROR_PROVENANCE \
     PYPI_MIRROR_PREVIOUS_MANIFEST \
     PYPI_MIRROR_PREVIOUS_AUDIT \
     PYPI_MIRROR_KEEP_PREVIOUS_PINS \

@@ -74,6 +74,11 @@ variable "AUDIT_IGNORE" {
   description = "vulnerability ids to ignore, one `ID  reason` per line (# comments)"
 }
 
+variable "PROVENANCE" {
+  default     = "verify"
+  description = "PEP 740 provenance: verify each file's provenance where the index publishes one and fail the build on one that does not verify (verify), also fail on a file without one (require), or neither fetch nor serve it (off)"
+}
+
 variable "PREVIOUS_MANIFEST" {
   default     = ""
   description = "the previous build's mirror.json or lock.json: the build writes changes.json against it"
@@ -314,6 +319,7 @@ target "_common" {
     PYPI_MIRROR_VULN_DB             = inside("vuln_db", VULN_DB)
     PYPI_MIRROR_VULN_DB_URL         = VULN_DB_URL
     PYPI_MIRROR_AUDIT_IGNORE        = inside("audit_ignore", AUDIT_IGNORE)
+    PYPI_MIRROR_PROVENANCE          = PROVENANCE
     PYPI_MIRROR_PREVIOUS_MANIFEST   = inside("previous_manifest", PREVIOUS_MANIFEST)
     PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)
     PYPI_MIRROR_KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
@@ -327,7 +333,7 @@ target "_common" {
   })
   labels = merge({
     "org.opencontainers.image.title"       = "pypi-mirror"
-    "org.opencontainers.image.description" = "Offline PyPI mirror (Simple API: PEP 503, 691, 658) built from ${LOCK != "" ? "the lock ${LOCK}" : REQUIREMENTS}"
+    "org.opencontainers.image.description" = "Offline PyPI mirror (Simple API: PEP 503, 691, 658, 740, 792) built from ${LOCK != "" ? "the lock ${LOCK}" : REQUIREMENTS}"
     "org.opencontainers.image.version"     = TAG
     "org.opencontainers.image.revision"    = REVISION
     "org.opencontainers.image.source"      = SOURCE_URL

@@ -27,6 +27,7 @@ import report  # noqa: E402
 import scale  # noqa: E402
 import servers  # noqa: E402
 import tls  # noqa: E402
+import trust  # noqa: E402
 
 SUITES = {
     "servers": servers.suite,
@@ -38,6 +39,7 @@ SUITES = {
     "layers": layers.suite,
     "auth": auth.suite,
     "pages": pages.suite,
+    "trust": trust.suite,
 }
 
 

@@ -7,6 +7,10 @@ when the build can reach it. Both feed the same matcher.
 
 A report that did not run says so (`"ran": false` and why): an audit that
 could not look must never read as "no vulnerabilities".
+
+A release named by a `MAL-` record (OpenSSF malicious-packages, in OSV's
+export) is not a vulnerability to weigh: it is refused in every mode but
+off, unless the ignore list names the record.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ import requests
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from mirror.errors import (AuditUnavailableError, InputError, UpstreamError, VulnDatabaseError,
-                           VulnerabilitiesFoundError)
+from mirror.errors import (AuditUnavailableError, InputError, MaliciousReleaseError, UpstreamError,
+                           VulnDatabaseError, VulnerabilitiesFoundError)
 from mirror.http import TooLarge, Transient, get_bytes, mask, new_session, read_body
 from mirror.lock import Lock
 from mirror.osvmatch import (VERSION_RANGES, compile_range, compile_record, in_range, key_of, matches,
@@ -36,6 +40,7 @@ MODES = FIELDS["audit"].metadata["choices"]
 SERVICES = FIELDS["vuln_service"].metadata["choices"]
 OSV_API = "https://api.osv.dev/v1"
 REPORT_VERSION = 1
+MALICIOUS_PREFIX = "MAL-"  # OpenSSF malicious-packages ids, as OSV publishes them
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -51,9 +56,16 @@ class Finding:
     ignored: str | None = None  # the ignore list's reason, when it names this record
     severity: str | None = None  # LOW, MODERATE, HIGH, CRITICAL (mirror/severity.py), or None: not said
 
+    @property
+    def malicious(self) -> bool:
+        """A malicious-packages record (its id or an alias is MAL-...): the release is malware, not flawed."""
+        return any(i.startswith(MALICIOUS_PREFIX) for i in (self.id, *self.aliases))
+
     def to_json(self) -> dict:
         entry = {"name": self.name, "version": self.version, "id": self.id, "aliases": list(self.aliases),
                  "fixed-in": list(self.fixed), "summary": self.summary, "severity": self.severity}
+        if self.malicious:
+            entry["malicious"] = True
         if self.ignored is not None:
             entry["reason"] = self.ignored
         return entry
@@ -68,6 +80,9 @@ class AuditReport:
     audited: tuple[tuple[str, str], ...] = ()  # (name, version), sorted
     findings: tuple[Finding, ...] = ()
     ignore_list: tuple[tuple[str, str], ...] = ()  # (id, reason) as the file gave them
+    # Filled in after the download (mirror/pipeline.py): what the provenance check and PEP 792 found.
+    provenance: dict | None = None
+    project_status: dict | None = None
 
     @property
     def vulnerabilities(self) -> list[Finding]:
@@ -90,6 +105,10 @@ class AuditReport:
             "ignored": [f.to_json() for f in self.ignored] if self.ran else None,
             "ignore-list": [{"id": i, "reason": r} for i, r in self.ignore_list],
         }
+        if self.provenance is not None:
+            document["provenance"] = self.provenance
+        if self.project_status is not None:
+            document["project-status"] = self.project_status
         return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -140,6 +159,11 @@ def audit(lock: Lock, *, mode: str = "warn", vuln_db: Path | None = None, vuln_s
     findings = tuple(sorted(match(list(records.values()), pins, ignores)))
     report = AuditReport(mode, ran=True, reason="; ".join(problems) or None, sources=tuple(sources), audited=pins,
                          findings=findings, ignore_list=ignore_list)
+    malicious = [f for f in report.vulnerabilities if f.malicious]
+    for f in malicious:
+        log.error("malicious release: %s %s %s: %s", f.name, f.version, f.id, f.summary)
+    if malicious:
+        raise MaliciousReleaseError([(f.name, f.version, f.id) for f in malicious])
     for f in report.vulnerabilities:
         log.warning("known vulnerability: %s %s %s%s", f.name, f.version, f.id,
                     f", fixed in {', '.join(f.fixed)}" if f.fixed else ", no fix known")

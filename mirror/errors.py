@@ -203,3 +203,41 @@ class PublishFailed(MirrorError):
     def __str__(self) -> str:
         first = "; ".join(f"{name}: {reason}" for name, reason in self.failures[:3])
         return f"{self.url}: {len(self.failures)} upload(s) failed: {first}"
+
+
+class ProvenanceError(MirrorError):
+    """A file's PEP 740 provenance does not verify, is missing where it must exist, or went away."""
+
+    def __init__(self, filename: str, reason: str):
+        self.filename, self.reason = filename, reason
+
+    def __str__(self) -> str:
+        return f"provenance of {self.filename}: {self.reason}"
+
+
+class ProjectStatusError(MirrorError):
+    """A set needs a project that its index marks quarantined (PEP 792)."""
+
+    def __init__(self, set_name: str, project: str, status: str, reason: str | None):
+        self.set_name, self.project, self.status, self.reason = set_name, project, status, reason
+
+    def __str__(self) -> str:
+        why = f" ({self.reason})" if self.reason else ""
+        return (f"set {self.set_name} needs {self.project}, which its index marks {self.status}{why}: "
+                "the index considers it unsafe; remove it from the set")
+
+
+class MaliciousReleaseError(MirrorError):
+    """A mirrored release is named by an OSV MAL- record (OpenSSF malicious packages), not ignored.
+
+    findings: (name, version, id) per release.
+    """
+
+    def __init__(self, findings: list[tuple[str, str, str]]):
+        self.findings = findings
+
+    def __str__(self) -> str:
+        from mirror.settings import spell  # settings imports this module
+        named = "; ".join(f"{name} {version} {vuln_id}" for name, version, vuln_id in self.findings)
+        return (f"malicious release{'s' if len(self.findings) > 1 else ''} refused: {named} "
+                f"(only {spell('audit')} off or a line in {spell('audit_ignore')} lets one in)")

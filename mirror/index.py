@@ -4,6 +4,11 @@ Both formats are rendered from the same Project records, so they cannot
 disagree. Every page is written with a gzip twin for nginx's gzip_static.
 Hrefs are relative (../../packages/...) so the tree works under any host,
 any path prefix and from file://.
+
+API 1.4: a file with a verified PEP 740 provenance object links its copy
+(packages/<file>.provenance, mirror/provenance.py), and a project whose index
+gave a PEP 792 status other than active carries it. Nothing is invented:
+no provenance is null (JSON) or no attribute (HTML), no status is no key.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from packaging.version import Version
 from mirror.files import gzip_bytes, sha256_file, write_atomic
 from mirror.lock import LockedFile
 from mirror.metadata import wheel_metadata
+from mirror.upstream import ProjectStatus
 
-API_VERSION = "1.1"
+API_VERSION = "1.4"
+PROVENANCE_SUFFIX = ".provenance"  # mirror/provenance.py writes it beside the file
 PACKAGES = "packages"
 
 
@@ -35,6 +42,7 @@ class IndexFile:
     requires_python: str | None
     yanked: bool | str
     metadata_sha256: str | None  # of the PEP 658 file; None for sdists
+    provenance: bool = False  # PEP 740: packages/<file>.provenance exists (verified)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +50,11 @@ class Project:
     name: NormalizedName
     versions: tuple[str, ...]  # oldest first
     files: tuple[IndexFile, ...]  # by filename
+    status: ProjectStatus | None = None  # PEP 792, when the index gave one other than active
 
 
-def build_projects(files: list[LockedFile], packages: Path) -> list[Project]:
+def build_projects(files: list[LockedFile], packages: Path,
+                   statuses: dict[NormalizedName, ProjectStatus] | None = None) -> list[Project]:
     """The index model for files already verified in `packages`; writes their .metadata files."""
     by_name: dict[NormalizedName, list[tuple[LockedFile, IndexFile]]] = defaultdict(list)
     for f in files:
@@ -58,12 +68,14 @@ def build_projects(files: list[LockedFile], packages: Path) -> list[Project]:
         by_name[f.name].append((f, IndexFile(
             filename=f.filename, sha256=f.sha256, size=path.stat().st_size, upload_time=f.upload_time,
             requires_python=f.requires_python, yanked=f.yanked, metadata_sha256=metadata_sha256,
+            provenance=(packages / (f.filename + PROVENANCE_SUFFIX)).is_file(),
         )))
     return [
         Project(
             name=name,
             versions=tuple(sorted({f.version for f, _ in entries}, key=Version)),
             files=tuple(sorted(i for _, i in entries)),
+            status=(statuses or {}).get(name),
         )
         for name, entries in sorted(by_name.items())
     ]
@@ -97,6 +109,10 @@ _HEAD = """<!DOCTYPE html>
   <body>
     <h1>{title}</h1>
 """
+_STATUS = """    <meta name="pypi:project-status" content="{status}">
+"""
+_STATUS_REASON = """    <meta name="pypi:project-status-reason" content="{reason}">
+"""
 _TAIL = """  </body>
 </html>
 """
@@ -114,7 +130,13 @@ def render_root_json(projects: list[Project]) -> str:
 
 
 def render_project_html(project: Project) -> str:
-    lines = [_HEAD.format(api=API_VERSION, title=f"Links for {html.escape(project.name)}")]
+    head = _HEAD.format(api=API_VERSION, title=f"Links for {html.escape(project.name)}")
+    if project.status:
+        meta = _STATUS.format(status=html.escape(project.status.status))
+        if project.status.reason:
+            meta += _STATUS_REASON.format(reason=html.escape(project.status.reason))
+        head = head.replace("    <title>", meta + "    <title>", 1)
+    lines = [head]
     for f in project.files:
         attrs = [f'href="{html.escape(_href(f.filename))}#sha256={f.sha256}"']
         if f.requires_python:
@@ -124,6 +146,8 @@ def render_project_html(project: Project) -> str:
             attrs.append(f'data-yanked="{html.escape(reason)}"')
         if f.metadata_sha256:
             attrs.append(f'data-core-metadata="sha256={f.metadata_sha256}"')
+        if f.provenance:
+            attrs.append(f'data-provenance="{html.escape(_href(f.filename) + PROVENANCE_SUFFIX)}"')
         lines.append(f'    <a {" ".join(attrs)}>{html.escape(f.filename)}</a><br>\n')
     return "".join(lines) + _TAIL
 
@@ -138,18 +162,23 @@ def render_project_json(project: Project) -> str:
             "core-metadata": {"sha256": f.metadata_sha256} if f.metadata_sha256 else False,
             "yanked": f.yanked,
             "size": f.size,
+            "provenance": _href(f.filename) + PROVENANCE_SUFFIX if f.provenance else None,
         }
         if f.requires_python:
             entry["requires-python"] = f.requires_python
         if f.upload_time:
             entry["upload-time"] = f.upload_time
         files.append(entry)
-    return _json({
+    document = {
         "meta": {"api-version": API_VERSION},
         "name": project.name,
         "versions": list(project.versions),
         "files": files,
-    })
+    }
+    if project.status:
+        document["project-status"] = {"status": project.status.status,
+                                      **({"reason": project.status.reason} if project.status.reason else {})}
+    return _json(document)
 
 
 def _json(document: dict) -> str:

@@ -16,7 +16,7 @@ from packaging.utils import NormalizedName
 
 from mirror.errors import InputError, UpstreamError
 from mirror.http import mask, origin, strip_credentials
-from mirror.upstream import Upstream, UpstreamFile
+from mirror.upstream import ProjectStatus, Upstream, UpstreamFile
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,13 @@ class Indexes:
                 if exc.status != 404:
                     raise
         return self.primary.index_url, self.primary.project_files(name)
+
+    def status(self, name: NormalizedName) -> ProjectStatus:
+        """PEP 792 status of a project whose page project_files read (active if no index said otherwise)."""
+        for upstream in self.upstreams:
+            if name in upstream.statuses:
+                return upstream.statuses[name]
+        return ProjectStatus()
 
     def for_url(self, url: str) -> Upstream:
         """The index whose origin serves this URL (its credentials apply), else the primary one,

@@ -3,8 +3,8 @@
 An image layer is one COPY. A single COPY of the whole tree makes a refresh
 that upgrades one project re-ship every byte; one COPY per file would pass
 overlayfs's layer limit (127). So the packages go into a fixed number of
-buckets by a hash of the project name (a project's files and their .metadata
-always share a bucket), and the rest into three layers that change for
+buckets by a hash of the project name (a project's files, their .metadata and
+.provenance always share a bucket), and the rest into three layers that change for
 their own reasons, in this order:
 
     p00 .. p47   packages/ by project: change when that project does
@@ -42,6 +42,18 @@ def bucket(project: str) -> str:
     return f"p{int.from_bytes(digest[:4], 'big') % BUCKETS:02d}"
 
 
+# What packages/ holds beside a file, named after it: its PEP 658 metadata and its PEP 740 provenance.
+COMPANIONS = (".metadata", ".provenance")
+
+
+def of_file(name: str) -> str:
+    """The distribution a packages/ entry belongs to: a companion goes into its file's layer."""
+    for suffix in COMPANIONS:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
 def plan(tree: Path) -> dict[Path, str]:
     """Each top-level entry of the tree, or each file of packages/, -> the layer it goes to."""
     lock = json.loads((tree / "lock.json").read_text(encoding="utf-8"))
@@ -52,7 +64,7 @@ def plan(tree: Path) -> dict[Path, str]:
             layers[entry] = OWN_LAYERS.get(entry.name, "docs")
             continue
         for path in sorted(entry.iterdir()):
-            filename = path.name.removesuffix(".metadata")
+            filename = of_file(path.name)
             if filename not in owner:
                 raise InputError(f"{path}: not a file of the lock")
             layers[path] = bucket(owner[filename])
@@ -87,7 +99,7 @@ def split(tree: Path, out: Path) -> None:
             for name in files:
                 path = Path(folder) / name
                 default = NO_TIME if layer.startswith("p") else data_time if layer == "osv" else layer_time
-                stamp = file_times.get(name.removesuffix(".metadata"), default)
+                stamp = file_times.get(of_file(name), default)
                 os.utime(path, (stamp, stamp), follow_symlinks=False)
         for folder, _, _ in os.walk(out / layer, topdown=False):
             os.utime(folder, (0, 0))

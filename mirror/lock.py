@@ -21,6 +21,7 @@ from mirror.files import read_json_object
 from mirror.http import strip_credentials
 from mirror.resolve import Pin
 from mirror.targets import Target, parse_targets
+from mirror.upstream import ProjectStatus
 
 LOCK_VERSION = 1
 # A set's name becomes a folder (locks/<name>/pylock.toml): what mirror/sources.py makes, and nothing
@@ -41,6 +42,9 @@ class LockedFile:
     yanked: bool | str = False
     targets: tuple[str, ...] = ()
     index: str | None = None  # the index it came from (masked); None: the lock's index_url
+    provenance: str | None = None  # PEP 740: the index's URL of its provenance object; None: it has none
+    # After the build verified it (mirror/provenance.py): {"sha256" of the object, "publishers", "verified-at"}.
+    attestation: dict | None = dataclasses.field(default=None, compare=False, hash=False)
 
     def __post_init__(self):
         # The filename becomes a path in the tree.
@@ -78,6 +82,8 @@ class Lock:
     # Empty in a lock of one unnamed set (older locks); else each set's own pins.
     sets: tuple[LockedSet, ...] = ()
     indexes: tuple[str, ...] = ()  # every upstream index, first asked first (masked)
+    # PEP 792: the projects whose index gave a status other than active (absent: active).
+    statuses: dict[NormalizedName, ProjectStatus] = dataclasses.field(default_factory=dict, compare=False)
 
     @property
     def targets(self) -> list[Target]:
@@ -111,6 +117,8 @@ class Lock:
             ]
         if self.indexes:
             document["indexes"] = list(self.indexes)
+        if self.statuses:
+            document["project-status"] = {n: s.to_json() for n, s in sorted(self.statuses.items())}
         return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -133,6 +141,9 @@ def union(sets: list[LockedSet]) -> dict[Target, tuple[Pin, ...]]:
 
 def _file_to_json(f: LockedFile) -> dict:
     extra = {"index": f.index} if f.index else {}
+    if f.provenance:
+        # Written only for files that have one: a lock from before PEP 740 support reads the same.
+        extra["provenance"] = {"url": f.provenance, **(f.attestation or {})}
     return {**extra,
         "filename": f.filename,
         "name": f.name,
@@ -183,8 +194,12 @@ def _lock_from_json(document: dict) -> Lock:
             url=f["url"], sha256=f["sha256"], size=f.get("size"), upload_time=f.get("upload-time"),
             requires_python=f.get("requires-python"), yanked=f.get("yanked", False),
             targets=tuple(f.get("targets", ())), index=f.get("index"),
+            provenance=(f.get("provenance") or {}).get("url"),
+            attestation={k: v for k, v in f["provenance"].items() if k != "url"} if f.get("provenance") else None,
         )
         for f in document["files"]
     )
+    statuses = {canonicalize_name(n): ProjectStatus(s["status"], s.get("reason"))
+                for n, s in (document.get("project-status") or {}).items()}
     return Lock(index_url=document["index-url"], pins=pins, files=files, sets=sets,
-                indexes=tuple(document.get("indexes") or ()))
+                indexes=tuple(document.get("indexes") or ()), statuses=statuses)

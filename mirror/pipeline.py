@@ -6,28 +6,33 @@ every stage succeeded: a failed build leaves the previous tree (or nothing).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
+
+from packaging.utils import canonicalize_name
 
 from mirror.audit import audit
 from mirror.changes import compare, read_previous, write_changes
 from mirror.closure import check_closure
 from mirror.download import download
-from mirror.errors import InputError
+from mirror.errors import InputError, ProjectStatusError, ResolutionError, UpstreamError
 from mirror.files import escapes, write_atomic
 from mirror.index import PACKAGES, build_projects, write_index
 from mirror.indexes import Indexes, order, read_credential_urls
 from mirror.landing import write_landing, write_projects_map
 from mirror.lock import Lock, read_lock
 from mirror.manifest import build_time, format_time, write_manifest
+from mirror.provenance import check_continuity, check_policy, summary, verify_all
 from mirror.pylock import pylock_documents
 from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom
-from mirror.select import select
+from mirror.select import check_quarantine, select
 from mirror.settings import Settings, spell
 from mirror.sources import InputSet, read_sets, split_paths
 from mirror.targets import parse_targets
@@ -64,6 +69,10 @@ def build(settings: Settings) -> Lock:
                          uv=find_uv(), uv_env=uv_env(settings.ca_bundle, settings.cache_dir))
     upstream = Indexes(index_order(settings, sets), ca_bundle=settings.ca_bundle)
     lock = read_lock(settings.lock) if settings.lock else lock_requirements(settings, sets, upstream, previous)
+    report_statuses(lock)
+    check_policy(lock, settings.provenance)
+    if previous and settings.provenance != "off":
+        check_continuity(previous, lock)
     built, built_from = build_time(lock, settings.source_date_epoch)
     log.info("build time %s (%s); wall clock %s", format_time(built), built_from or "no source: left out",
              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
@@ -79,7 +88,11 @@ def build(settings: Settings) -> Lock:
     try:
         download(list(lock.files), staging / PACKAGES, upstream, cache=settings.cache_dir, jobs=settings.jobs)
         check_closure(lock, staging / PACKAGES, cache_dir=settings.cache_dir)
-        projects = build_projects(list(lock.files), staging / PACKAGES)
+        lock = verify_all(lock, staging / PACKAGES, upstream, policy=settings.provenance,
+                          verified_at=format_time(built), jobs=settings.jobs)
+        report = dataclasses.replace(report, provenance=summary(lock, settings.provenance),
+                                     project_status={n: s.to_json() for n, s in sorted(lock.statuses.items())})
+        projects = build_projects(list(lock.files), staging / PACKAGES, lock.statuses)
         write_index(projects, staging)
         osv_meta = write_osv_tree(export, staging)
         write_landing(projects, lock, staging, report, changes, format_time(built), osv_meta)
@@ -104,6 +117,37 @@ def build(settings: Settings) -> Lock:
     log.info("wrote %s: %d projects, %d files, in %.1f s",
              settings.out, len(projects), len(lock.files), time.monotonic() - started)
     return lock
+
+
+def report_statuses(lock: Lock) -> None:
+    """PEP 792, as a build-time fact: quarantined fails the set that needs it (a LOCK's sets too, with the
+    statuses the lock recorded); archived and deprecated are reported here, in audit.json and on the pages."""
+    for s in lock.sets:
+        check_quarantine(s.name, {p.name for pins in s.pins.values() for p in pins}, lock.statuses)
+    if not lock.sets:
+        check_quarantine("(the lock)", {f.name for f in lock.files}, lock.statuses)
+    for name, status in sorted(lock.statuses.items()):
+        log.warning("project %s is %s upstream%s", name, status.status,
+                    f": {status.reason}" if status.reason else "")
+
+
+# How uv names a project it found nothing for: an index hides a quarantined project's files (PEP 792).
+_NOTHING_FOR = re.compile(r"no versions of ([A-Za-z0-9][A-Za-z0-9._-]*)|([A-Za-z0-9][A-Za-z0-9._-]*) was not found")
+
+
+def explain_quarantine(exc: ResolutionError, sets: list[InputSet], upstream: Indexes) -> None:
+    """A resolution that found no versions of a project its index quarantined fails with that reason,
+    not with the resolver's "no versions"."""
+    named = (a or b for a, b in _NOTHING_FOR.findall(exc.detail))
+    for name in dict.fromkeys(canonicalize_name(n) for n in named):
+        try:
+            upstream.project_files(name)
+        except UpstreamError:
+            continue
+        status = upstream.status(name)
+        if status.status == "quarantined":
+            where = next((s for s in sets if str(s.path) in exc.target), sets[0])
+            raise ProjectStatusError(where.name, name, status.status, status.reason) from None
 
 
 def check_input_files(settings: Settings) -> None:
@@ -172,10 +216,14 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
         refuse_package_code_beside_secrets(settings, upstream)
         log.warning("resolving with %s: uv may run sdists' build backends (package code) for their metadata",
                     spell("build_sdist_metadata"))
-    resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
-                       ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,
-                       universal=settings.resolution == "universal", include_sdists=settings.include_sdists,
-                       build_sdists=settings.build_sdist_metadata)
+    try:
+        resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
+                           ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,
+                           universal=settings.resolution == "universal", include_sdists=settings.include_sdists,
+                           build_sdists=settings.build_sdist_metadata)
+    except ResolutionError as exc:
+        explain_quarantine(exc, sets, upstream)
+        raise
     for r in resolved:
         if not any(r.pins.values()):
             raise InputError(f"{r.set.path} names no packages")

@@ -53,9 +53,17 @@ def render_sbom(files: list[LockedFile], metadata_sha256: dict[str, str], *, loc
             if f.filename in metadata_sha256:
                 references.append(_reference("other", f"{f.filename}.metadata", metadata_sha256[f.filename],
                                              f"core metadata (PEP 658) of {f.filename}"))
+            if f.attestation:
+                references.append(_reference("attestation", f"{f.filename}.provenance", f.attestation["sha256"],
+                                             f"PEP 740 provenance of {f.filename}, verified: "
+                                             + "; ".join(map(_publisher_text, f.attestation["publishers"]))))
         ref = purl(name, version)
-        components.append({"type": "library", "bom-ref": ref, "name": name, "version": version, "purl": ref,
-                           "externalReferences": references})
+        component = {"type": "library", "bom-ref": ref, "name": name, "version": version, "purl": ref,
+                     "externalReferences": references}
+        properties = _provenance_properties(release)
+        if properties:
+            component["properties"] = properties
+        components.append(component)
     metadata: dict = {"tools": {"components": [{"type": "application", "name": "pypi-mirror", "version": __version__}]}}
     if built:
         metadata["timestamp"] = format_time(built)
@@ -68,6 +76,26 @@ def render_sbom(files: list[LockedFile], metadata_sha256: dict[str, str], *, loc
         "components": components,
     }
     return json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _publisher_text(publisher: dict) -> str:
+    parts = [publisher["kind"], publisher.get("repository"), publisher.get("workflow"),
+             publisher.get("environment") and f"environment {publisher['environment']}"]
+    return " ".join(p for p in parts if p)
+
+
+def _provenance_properties(release: list[LockedFile]) -> list[dict]:
+    """The verified publishers of a release's files, each fact once (a release's files share a publisher)."""
+    found: dict[tuple[str, str], None] = {}
+    for f in sorted(release):
+        if not f.attestation:
+            continue
+        found[("pypi-mirror:provenance:verified-at", f.attestation.get("verified-at") or "")] = None
+        for publisher in f.attestation["publishers"]:
+            for key in ("kind", "repository", "workflow", "environment"):
+                if publisher.get(key):
+                    found[(f"pypi-mirror:provenance:publisher-{key}", publisher[key])] = None
+    return [{"name": n, "value": v} for n, v in sorted(found) if v]
 
 
 def _reference(kind: str, filename: str, sha256: str, comment: str) -> dict:

@@ -22,7 +22,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from mirror.errors import HashNotFoundError, InputError, NoDistributionError, UpstreamError
+from mirror.errors import HashNotFoundError, InputError, NoDistributionError, ProjectStatusError, UpstreamError
 from mirror.indexes import Indexes
 from mirror.lock import Lock, LockedFile, LockedSet, union
 from mirror.resolve import Pin, Resolved
@@ -51,9 +51,11 @@ def select(
         pages = dict(zip(names, pool.map(indexes.project_files, names)))
         lock_pages = dict(zip(lock_names, pool.map(lambda n: _page_or_none(indexes, n), lock_names)))
 
+    statuses = {n: indexes.status(n) for n in sorted({*names, *lock_names}) if not indexes.status(n).active}
     chosen: dict[str, tuple[UpstreamFile, Pin, set[str], str | None]] = {}
     sets = []
     for r in resolved:
+        check_quarantine(r.set.name, {p.name for target_pins in r.pins.values() for p in target_pins}, statuses)
         kept: dict[Target, tuple[Pin, ...]] = {}
         skipped = {str(t): reason for t, reason in r.skipped.items()}
         locked = _lock_files(r.set, lock_pages) if r.set.lock else {}
@@ -84,8 +86,17 @@ def select(
         sets.append(LockedSet(r.set.name, str(r.set.path), r.set.kind, kept, skipped, r.set.requires_python))
 
     files = tuple(sorted(_locked(f, pin, targets, index) for f, pin, targets, index in chosen.values()))
+    mirrored = {f.name for f in files}
     return Lock(index_url=mask(indexes.index_url), pins=union(sets), files=files, sets=tuple(sets),
-                indexes=tuple(indexes.masked))
+                indexes=tuple(indexes.masked), statuses={n: s for n, s in statuses.items() if n in mirrored})
+
+
+def check_quarantine(set_name: str, names, statuses: dict) -> None:
+    """PEP 792: a quarantined project is one its index considers unsafe; a set that needs one fails."""
+    for name in sorted(names):
+        status = statuses.get(name)
+        if status is not None and status.status == "quarantined":
+            raise ProjectStatusError(set_name, name, status.status, status.reason)
 
 
 def _page_or_none(indexes: Indexes, name: str) -> tuple[str, list[UpstreamFile]] | None:
@@ -110,7 +121,7 @@ def _lock_files(s: InputSet, pages: dict) -> dict[Pin, tuple[dict[str, str | Non
                 raise InputError(f"{s.path}: {f.filename}: {mask(page[0])} serves sha256 {found.sha256.lower()}, "
                                  f"the lock says {f.sha256}")
             if found and found.sha256:
-                files.append(dataclasses.replace(f, url=found.url))
+                files.append(dataclasses.replace(f, url=found.url, provenance=found.provenance))
                 where[f.filename] = page[0]
             else:
                 files.append(f)
@@ -198,5 +209,5 @@ def _locked(f: UpstreamFile, pin: Pin, targets: set[str], index: str | None) -> 
         filename=f.filename, name=NormalizedName(pin.name), version=pin.version, url=f.url,
         sha256=f.sha256.lower(), size=f.size, upload_time=f.upload_time,
         requires_python=f.requires_python, yanked=f.yanked, targets=tuple(sorted(targets)),
-        index=mask(index) if index else None,
+        index=mask(index) if index else None, provenance=f.provenance,
     )

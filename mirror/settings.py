@@ -86,6 +86,11 @@ class Settings:
     audit_ignore: Path | None = knob(
         None, "vulnerability ids to ignore, one `ID  reason` per line (# comments)", kind="path",
         variable="AUDIT_IGNORE", bake_default="")
+    # PEP 740 provenance (mirror/provenance.py).
+    provenance: str = knob(
+        "verify", "PEP 740 provenance: verify each file's provenance where the index publishes one and fail "
+        "the build on one that does not verify (verify), also fail on a file without one (require), or "
+        "neither fetch nor serve it (off)", choices=("verify", "require", "off"), variable="PROVENANCE")
     # A refresh: the previous build's documents, for changes.json.
     previous_manifest: Path | None = knob(
         None, "the previous build's mirror.json or lock.json: the build writes changes.json against it",

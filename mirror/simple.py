@@ -7,7 +7,8 @@ ProjectPage, Link) the same way from PEP 503 HTML and PEP 691 JSON.
 
 It keeps what a verifier must see and friendlier parsers normalize away:
 which names announced a metadata file (PEP 714 renamed
-`data-dist-info-metadata`), every hash of a link, the repository version.
+`data-dist-info-metadata`), every hash of a link, the repository version,
+each file's PEP 740 provenance URL and the project's PEP 792 status.
 Malformed pages raise PageError naming the URL; nothing here does I/O.
 """
 
@@ -70,6 +71,9 @@ class ProjectPage:
     versions: tuple[str, ...] | None  # PEP 700, JSON only
     files: tuple[Link, ...]
     keys: frozenset[str] = frozenset()  # JSON: every key any file entry carried (PEP 700 checks)
+    # PEP 792: the status as the page gives it (None: the page says nothing, which means active) and its reason.
+    status: str | None = None
+    status_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +122,9 @@ def parse_project(url: str, content_type: str | None, body: bytes | str) -> Proj
         files = tuple(_link_html(url, attrs, text) for attrs, text in parser.anchors if attrs.get("href"))
     except ValueError as exc:  # an href urllib cannot read ("http://[x")
         raise PageError(url, f"malformed link ({exc})") from None
-    return ProjectPage(url, "html", parser.repository_version, None, None, files)
+    return ProjectPage(url, "html", parser.repository_version, None, None, files,
+                       status=parser.meta.get("pypi:project-status"),
+                       status_reason=parser.meta.get("pypi:project-status-reason"))
 
 
 def _kind(url: str, content_type: str | None) -> str:
@@ -155,10 +161,23 @@ def _project_json(url: str, data: dict) -> ProjectPage:
         files = tuple(_link_json(url, entry) for entry in entries)
         keys = frozenset(k for entry in entries for k in entry)
         versions = data.get("versions")
+        status, reason = _status_json(url, data.get("project-status"))
         return ProjectPage(url, "json", api, data["name"], tuple(versions) if versions is not None else None,
-                           files, keys)
+                           files, keys, status, reason)
+    except PageError:
+        raise
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise PageError(url, f"malformed PEP 691 project page ({_what(exc)})") from None
+
+
+def _status_json(url: str, value) -> tuple[str | None, str | None]:
+    """PEP 792's `project-status` object: (status, reason); (None, None) when absent."""
+    if value is None:
+        return None, None
+    if not isinstance(value, dict) or not isinstance(value.get("status"), str):
+        raise PageError(url, "malformed PEP 792 project-status (expected an object with a status string)")
+    reason = value.get("reason")
+    return value["status"], reason if isinstance(reason, str) and reason else None
 
 
 def _link_json(page_url: str, entry: dict) -> Link:
@@ -234,6 +253,7 @@ class _Parser(html.parser.HTMLParser):
         super().__init__()
         self.anchors: list[tuple[dict, str]] = []
         self.repository_version: str | None = None
+        self.meta: dict[str, str] = {}  # every <meta name=... content=...> in the page (PEP 792's among them)
         self._open: dict | None = None
         self._text: list[str] = []
 
@@ -244,6 +264,8 @@ class _Parser(html.parser.HTMLParser):
             found = dict(attrs)
             if found.get("name") == "pypi:repository-version":
                 self.repository_version = found.get("content")
+            if found.get("name") and found.get("content") is not None:
+                self.meta.setdefault(found["name"], found["content"])
 
     def handle_data(self, data):
         if self._open is not None:

@@ -15,9 +15,12 @@ import re
 from packaging.utils import canonicalize_name
 
 from mirror import simple
+from mirror.errors import ProvenanceError
+from mirror.provenance import verify_digest
 
 PASS, FAIL, ABSENT = "PASS", "FAIL", "ABSENT"
-STANDARDS = ("PEP 503", "PEP 592", "PEP 629", "PEP 691", "PEP 700", "PEP 658/714", "PEP 740")
+STANDARDS = ("PEP 503", "PEP 592", "PEP 629", "PEP 691", "PEP 700", "PEP 658/714", "PEP 740", "PEP 792")
+PROJECT_STATUSES = ("active", "archived", "quarantined", "deprecated")  # PEP 792
 # --require takes any of these spellings: 503, pep503, "PEP 503", 714 (= 658/714).
 _REQUIRE_ALIASES = {**{s.split()[1]: s for s in STANDARDS}, "658": "PEP 658/714", "714": "PEP 658/714"}
 _UPLOAD_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
@@ -230,6 +233,8 @@ def pep740(crawl: Crawl) -> str:
     links = [link for kind in ("html", "json") for link in crawl.links(kind) if link.provenance]
     if not links:
         raise absent("no file links a provenance")
+    by_provenance = {link.provenance: link for link in links}
+    verified, unverifiable = 0, ""
     for url, body in sorted(crawl.provenance.items()):
         if body is None:
             raise fail(f"{url}: linked as a provenance, not served")
@@ -240,8 +245,57 @@ def pep740(crawl: Crawl) -> str:
             raise fail(f"{url}: not a PEP 740 provenance object") from None
         if document.get("version") != 1 or not isinstance(bundles, list):
             raise fail(f"{url}: version {document.get('version')!r}, bundles {type(bundles).__name__}")
-    return f"{len({link.url for link in links})} files link a provenance; {len(crawl.provenance)} read as PEP 740 objects"
+        link = by_provenance.get(url)
+        downloaded = crawl.files.get(link.url) if link else None
+        if not bundles or not downloaded or unverifiable:
+            continue
+        # The signatures too, against the file as downloaded, where pypi-attestations is installed
+        # (Sigstore's bundled trust root: no network).
+        try:
+            verify_digest(link.filename, downloaded[0], body)
+        except ModuleNotFoundError as exc:
+            unverifiable = f"; signatures not checked ({exc.name} is not installed)"
+        except ProvenanceError as exc:
+            raise fail(f"{url}: {exc.reason}") from None
+        else:
+            verified += 1
+    checked = unverifiable or f", {verified} verified against the downloaded files (Sigstore, offline)"
+    return (f"{len({link.url for link in links})} files link a provenance; {len(crawl.provenance)} read as "
+            f"PEP 740 objects{checked}")
+
+
+def pep792(crawl: Crawl) -> str:
+    statuses: dict[str, dict] = {}
+    for kind, pages in (("html", crawl.html_pages), ("json", crawl.json_pages)):
+        for name, page in pages.items():
+            if page.status is not None and page.status not in PROJECT_STATUSES:
+                raise fail(f"{page.url}: project status {page.status!r} is not one of {', '.join(PROJECT_STATUSES)}")
+            if page.status is not None and not _at_least(page.api_version, (1, 4)):
+                raise fail(f"{page.url}: project status {page.status} on a page that declares api-version "
+                           f"{page.api_version}, not 1.4")
+            statuses.setdefault(name, {})[kind] = (page.status or "active", page.status_reason)
+    for name, by_kind in sorted(statuses.items()):
+        if len(set(by_kind.values())) > 1:
+            raise fail(f"{crawl.html_pages[name].url}: HTML and JSON pages give different statuses "
+                       f"({by_kind['html'][0]}, {by_kind['json'][0]})")
+    marked = sorted(f"{name} {next(iter(v.values()))[0]}" for name, v in statuses.items()
+                    if next(iter(v.values()))[0] != "active")
+    pages = [*crawl.html_pages.values(), *crawl.json_pages.values()]
+    api = max((p.api_version for p in pages if p.api_version), key=_version_tuple, default="1.0")
+    if not marked and not _at_least(api, (1, 4)):
+        raise absent(f"api-version {api}: no project status (it came with 1.4)")
+    shown = f": {', '.join(marked[:3])}{' ...' if len(marked) > 3 else ''}" if marked else ""
+    return (f"api-version {api}; {len(statuses)} projects, {len(marked)} with a status other than active{shown}; "
+            "HTML and JSON agree")
+
+
+def _version_tuple(api: str | None) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", api or "")[:2])
+
+
+def _at_least(api: str | None, version: tuple[int, int]) -> bool:
+    return _version_tuple(api) >= version
 
 
 JUDGES = {"PEP 503": pep503, "PEP 592": pep592, "PEP 629": pep629, "PEP 691": pep691, "PEP 700": pep700,
-          "PEP 658/714": pep658, "PEP 740": pep740}
+          "PEP 658/714": pep658, "PEP 740": pep740, "PEP 792": pep792}

@@ -36,6 +36,22 @@ class UpstreamFile:
     upload_time: str | None = None
     requires_python: str | None = None
     yanked: bool | str = False
+    provenance: str | None = None  # PEP 740: the URL of its provenance object, absolute
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectStatus:
+    """PEP 792: what an index says about a project as a whole; no status on the page means active."""
+
+    status: str = "active"
+    reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "reason": self.reason}
 
 
 class Upstream:
@@ -50,6 +66,8 @@ class Upstream:
         self.verify = ca_bundle or True
         if self.credentials:
             self.session.auth.bind(self.index_url, self.credentials)
+        # PEP 792 statuses of the project pages read so far (project_files fills it).
+        self.statuses: dict[NormalizedName, ProjectStatus] = {}
 
     @property
     def url_with_credentials(self) -> str:
@@ -82,6 +100,7 @@ class Upstream:
             page = simple.parse_project(page_url, content_type, body)
         except simple.PageError as exc:
             raise UpstreamError(mask(page_url), exc.reason) from None
+        self.statuses[name] = ProjectStatus(page.status or "active", page.status_reason)
         return [UpstreamFile(filename=link.filename, url=link.url, sha256=link.sha256, size=link.size,
                              upload_time=link.upload_time, requires_python=link.requires_python,
-                             yanked=link.yanked) for link in page.files]
+                             yanked=link.yanked, provenance=link.provenance) for link in page.files]

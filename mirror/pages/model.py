@@ -34,6 +34,7 @@ class Advisory:
     severity: str | None  # one of severity.LEVELS, or None: the record does not say
     href: str  # the record, as the appliance's vulnerability endpoint serves it
     ignored: str | None = None  # the ignore list's reason
+    malicious: bool = False  # a MAL- record: malware, not a flaw (a build lets it in only when ignored)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +48,7 @@ class FileEntry:
     yanked: bool | str
     targets: tuple[str, ...]  # the targets it is the file for, in the lock's order
     all_targets: bool
+    provenance: dict | None = None  # verified PEP 740 provenance: {"href", "publishers", "verified-at"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ProjectPage:
     targets: tuple[str, ...]  # covered by at least one file, in the lock's order
     advisories: int  # known (not ignored) findings over all releases
     worst: str | None  # the most severe known advisory's severity
+    status: str | None = None  # PEP 792, when the index gave one other than active
+    status_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,6 +224,9 @@ def _project(project: Project, all_targets: tuple[str, ...], by_filename: dict,
             filename=f.filename, href=f"{PACKAGES}/{urllib.parse.quote(f.filename)}", size=f.size, sha256=f.sha256,
             upload_time=f.upload_time, requires_python=f.requires_python, yanked=f.yanked, targets=targets,
             all_targets=bool(all_targets) and len(targets) == len(all_targets),
+            provenance={"href": f"{PACKAGES}/{urllib.parse.quote(f.filename)}.provenance",
+                        "publishers": locked.attestation["publishers"],
+                        "verified-at": locked.attestation.get("verified-at")} if locked.attestation else None,
         )
         files_by_version[locked.version].append(entry)
     releases = []
@@ -237,12 +244,15 @@ def _project(project: Project, all_targets: tuple[str, ...], by_filename: dict,
         size=sum(f.size for f in project.files), files=len(project.files),
         targets=tuple(t for t in all_targets if t in served), advisories=len(known),
         worst=min((a.severity for a in known), key=severity_rank, default=None),
+        status=project.status.status if project.status else None,
+        status_reason=project.status.reason if project.status else None,
     )
 
 
 def _advisory(finding: Finding) -> Advisory:
     return Advisory(id=finding.id, aliases=finding.aliases, summary=finding.summary, fixed=finding.fixed,
-                    severity=finding.severity, href=vuln_href(finding.id), ignored=finding.ignored)
+                    severity=finding.severity, href=vuln_href(finding.id), ignored=finding.ignored,
+                    malicious=finding.malicious)
 
 
 def _served(meta: dict) -> ServedData:

@@ -47,9 +47,9 @@ def test_accept_picks_the_representation(mirror, path, accept, expected):
     assert response.headers["Content-Type"] == expected
     assert "Accept" in response.headers["Vary"]
     if expected == JSON:
-        assert response.json()["meta"]["api-version"] == "1.1"
+        assert response.json()["meta"]["api-version"] == "1.4"
     else:
-        assert '<meta name="pypi:repository-version" content="1.1">' in response.text
+        assert '<meta name="pypi:repository-version" content="1.4">' in response.text
 
 
 def test_nothing_acceptable_is_406(mirror):

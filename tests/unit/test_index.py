@@ -49,7 +49,7 @@ AAA = Project(
 def head(title: str) -> str:
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
-        '    <meta name="pypi:repository-version" content="1.1">\n'
+        '    <meta name="pypi:repository-version" content="1.4">\n'
         f"    <title>{title}</title>\n  </head>\n  <body>\n    <h1>{title}</h1>\n"
     )
 
@@ -72,7 +72,7 @@ def test_root_html_is_exact():
 
 def test_root_json_is_exact_and_compact():
     assert render_root_json([AAA, FOO]) == (
-        '{"meta":{"api-version":"1.1"},"projects":[{"name":"aaa"},{"name":"foo-bar"}]}'
+        '{"meta":{"api-version":"1.4"},"projects":[{"name":"aaa"},{"name":"foo-bar"}]}'
     )
 
 
@@ -89,7 +89,7 @@ def test_project_html_is_exact():
 
 
 EXPECTED_FOO_JSON = {
-    "meta": {"api-version": "1.1"},
+    "meta": {"api-version": "1.4"},
     "name": "foo-bar",
     "versions": ["1.0", "1.0+local.1"],
     "files": [
@@ -102,6 +102,7 @@ EXPECTED_FOO_JSON = {
             "yanked": False,
             "size": 1234,
             "upload-time": "2024-01-02T03:04:05.000000Z",
+            "provenance": None,
         },
         {
             "filename": CP_WHEEL,
@@ -111,6 +112,7 @@ EXPECTED_FOO_JSON = {
             "yanked": REASON,
             "size": 2048,
             "upload-time": "2024-01-02T03:04:06.000000Z",
+            "provenance": None,
         },
         {
             "filename": SDIST,
@@ -119,6 +121,7 @@ EXPECTED_FOO_JSON = {
             "core-metadata": False,
             "yanked": True,
             "size": 512,
+            "provenance": None,
         },
     ],
 }

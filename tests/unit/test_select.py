@@ -10,7 +10,7 @@ from mirror.select import pick
 from mirror.select import select as select_sets
 from mirror.sources import REQUIREMENTS, InputSet
 from mirror.targets import Target
-from mirror.upstream import UpstreamFile, mask
+from mirror.upstream import ProjectStatus, UpstreamFile, mask
 
 LINUX_39 = Target("3.9", "manylinux_x86_64")
 LINUX_312 = Target("3.12", "manylinux_x86_64")
@@ -104,11 +104,15 @@ def test_no_wheel_nor_sdist_says_so():
 
 
 class FakeUpstream:
-    def __init__(self, index_url: str, pages: dict[str, list[UpstreamFile]]):
-        self.index_url, self.pages = index_url, pages
+    def __init__(self, index_url: str, pages: dict[str, list[UpstreamFile]],
+                 statuses: dict[str, ProjectStatus] | None = None):
+        self.index_url, self.pages, self.statuses = index_url, pages, statuses or {}
 
     def project_files(self, name):
         return self.index_url, self.pages[name]
+
+    def status(self, name):
+        return self.statuses.get(name, ProjectStatus())
 
     @property
     def masked(self):

@@ -113,7 +113,7 @@ def test_same_view_of_the_appliances_pages_as_pypi_simple(render, content_type):
             for f in ours.files] == [
         (p.filename, p.url, p.digests, p.requires_python, p.is_yanked, p.yanked_reason or None,
          bool(p.has_metadata), (p.metadata_digests or {}).get("sha256")) for p in theirs.packages]
-    assert ours.api_version == theirs.repository_version == "1.1"
+    assert ours.api_version == theirs.repository_version == "1.4"
 
 
 def test_same_root_as_pypi_simple():

@@ -7,7 +7,7 @@ import pytest
 
 from mirror import simple
 from mirror.standards import (ABSENT, FAIL, Crawl, Fetched, Problem, pep503, pep592, pep629, pep658, pep691,
-                              pep700, pep740)
+                              pep700, pep740, pep792)
 
 ROOT = "http://h/simple/"
 PAGE = "http://h/simple/foo/"
@@ -132,3 +132,59 @@ def test_740_reads_the_provenance_objects():
     assert pep740(c).startswith("1 files link a provenance")
     c.provenance[f"{PAGE}foo.provenance"] = b"{}"
     assert verdict(pep740, c) == (FAIL, f"{PAGE}foo.provenance: not a PEP 740 provenance object")
+
+
+def status_html(status: str, reason: str = "") -> str:
+    meta = f'<meta name="pypi:project-status" content="{status}">'
+    if reason:
+        meta += f'<meta name="pypi:project-status-reason" content="{reason}">'
+    return meta + html_page(version="1.4")
+
+
+def test_792_is_absent_before_1_4_and_passes_when_declared():
+    assert verdict(pep792, crawl()) == (ABSENT, "api-version 1.1: no project status (it came with 1.4)")
+    assert pep792(crawl(json_text=json_page(api="1.4"))).startswith(
+        "api-version 1.4; 1 projects, 0 with a status other than active")
+
+
+def test_792_names_the_statuses_and_checks_both_formats_agree():
+    archived = json.loads(json_page(api="1.4"))
+    archived["project-status"] = {"status": "archived", "reason": "done"}
+    assert pep792(crawl(status_html("archived", "done"), json.dumps(archived))).startswith(
+        "api-version 1.4; 1 projects, 1 with a status other than active: foo archived")
+    assert verdict(pep792, crawl(status_html("archived", "done"), json_page(api="1.4"))) == (
+        FAIL, f"{PAGE}: HTML and JSON pages give different statuses (archived, active)")
+
+
+def test_792_fails_an_unknown_status_and_a_status_without_1_4():
+    assert verdict(pep792, crawl(status_html("gone"))) == (
+        FAIL, f"{PAGE}: project status 'gone' is not one of active, archived, quarantined, deprecated")
+    old = '<meta name="pypi:project-status" content="archived">' + html_page()
+    assert verdict(pep792, crawl(old)) == (
+        FAIL, f"{PAGE}: project status archived on a page that declares api-version 1.1, not 1.4")
+
+
+def signed_crawl(provenance: bytes, sha256: str | None = None):
+    """A crawl of one real signed sdist (tests/fixtures/trust) that links its provenance."""
+    from tests.upstream.fake_index import TRUST_ASSETS
+
+    sdist = "pypi_attestations-0.0.19.tar.gz"
+    data = (TRUST_ASSETS / sdist).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    page = (f'<meta name="pypi:repository-version" content="1.4"><a href="../../packages/{sdist}#sha256={digest}" '
+            f'data-provenance="../../packages/{sdist}.provenance">{sdist}</a>')
+    c = crawl(page)
+    c.files = {f"http://h/packages/{sdist}": (sha256 or digest, len(data))}
+    c.provenance = {f"http://h/packages/{sdist}.provenance": provenance}
+    return c
+
+
+def test_740_verifies_the_signatures_against_the_downloaded_file():
+    from tests.upstream.fake_index import TRUST_ASSETS
+
+    real = (TRUST_ASSETS / "pypi_attestations-0.0.19.tar.gz.provenance").read_bytes()
+    assert pep740(signed_crawl(real)) == ("1 files link a provenance; 1 read as PEP 740 objects, 1 verified against "
+                                          "the downloaded files (Sigstore, offline)")
+    status, detail = verdict(pep740, signed_crawl(real, sha256="0" * 64))
+    assert status == FAIL and detail.startswith(
+        "http://h/packages/pypi_attestations-0.0.19.tar.gz.provenance: does not verify against the GitHub publisher")

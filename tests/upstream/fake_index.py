@@ -3,6 +3,10 @@
 Every wheel is generated here and published with its PEP 658 metadata, so the
 resolver (uv) reads only `.metadata` files and never the wheels: a fault on a
 wheel hits the mirror's own download and nothing else.
+
+With api_version="1.4" it serves what the public index adds: PEP 740
+provenance (`/integrity/<file>/provenance`, for real signed files from
+tests/fixtures/trust, see its NOTE.md) and PEP 792 project statuses.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import socket
 import tarfile
 import threading
 import zipfile
+from pathlib import Path
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+INTEGRITY_TYPE = "application/vnd.pypi.integrity.v1+json"
+TRUST_ASSETS = Path(__file__).resolve().parent.parent / "fixtures" / "trust"
 UPLOAD_TIME = "2024-01-02T03:04:05.000000Z"
 FAULTS = ("corrupt", "fail_once_500", "stall", "stall_once", "missing", "oversize")
 # Fixed zip and tar timestamps: the same fixture gives the same bytes on every run.
@@ -31,6 +38,7 @@ class Dist:
     filename: str
     data: bytes
     metadata: bytes | None  # PEP 658 file; None for sdists
+    provenance: bytes | None = None  # PEP 740 provenance object; None: the index publishes none
 
     @property
     def sha256(self) -> str:
@@ -98,6 +106,17 @@ def backend_sdist(name: str, version: str, backend: str) -> Dist:
     return Dist(f"{name}-{version}.tar.gz", buffer.getvalue(), None)
 
 
+def real(filename: str, *, provenance: bool = True) -> Dist:
+    """A real, signed file from tests/fixtures/trust with its real provenance object (when it has one)."""
+    data = (TRUST_ASSETS / filename).read_bytes()
+    metadata = None
+    if filename.endswith(".whl"):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            metadata = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
+    sidecar = TRUST_ASSETS / f"{filename}.provenance"
+    return Dist(filename, data, metadata, sidecar.read_bytes() if provenance and sidecar.exists() else None)
+
+
 def default_dists() -> list[Dist]:
     return [
         wheel("alpha", "1.0", "beta"),
@@ -141,8 +160,14 @@ class FakeIndex:
 
     def __init__(self, dists: list[Dist] | None = None, *, auth: tuple[str, str] | None = None,
                  files_url: str | None = None, html_only: bool = False, stall_seconds: float = 5.0,
-                 redirect_files_to: str | None = None):
+                 redirect_files_to: str | None = None, api_version: str = "1.1",
+                 statuses: dict[str, tuple[str, str | None]] | None = None, hide_quarantined: bool = True):
+        """api_version "1.4": provenance links and project statuses (name -> (status, reason)) are served;
+        hide_quarantined: a quarantined project lists no files, as the public index does."""
         self.dists = {d.filename: d for d in (dists if dists is not None else default_dists())}
+        self.api_version = api_version
+        self.statuses = statuses or {}
+        self.hide_quarantined = hide_quarantined
         self.auth = auth
         self.files_url = files_url
         self.html_only = html_only
@@ -224,12 +249,20 @@ class FakeIndex:
 
     def _project_page(self, name: str, as_json: bool) -> bytes | None:
         dists = sorted((d for d in self.dists.values() if d.project == name), key=lambda d: d.filename)
-        if not dists:
+        status, reason = self.statuses.get(name, (None, None))
+        if not dists and status is None:
             return None
+        if status == "quarantined" and self.hide_quarantined:
+            dists = []
         base = f"{self.files_url}/files/" if self.files_url else "../../files/"
+        modern = self.api_version >= "1.3"
         if as_json:
+            extra = {}
+            if status is not None and self.api_version >= "1.4":
+                extra["project-status"] = {"status": status, **({"reason": reason} if reason else {})}
             return json.dumps({
-                "meta": {"api-version": "1.1"},
+                **extra,
+                "meta": {"api-version": self.api_version},
                 "name": name,
                 "versions": sorted({d.filename.split("-")[1].removesuffix(".tar.gz") for d in dists}),
                 "files": [{
@@ -240,6 +273,7 @@ class FakeIndex:
                     "upload-time": UPLOAD_TIME,
                     "yanked": False,
                     "core-metadata": {"sha256": hashlib.sha256(d.metadata).hexdigest()} if d.metadata else False,
+                    **({"provenance": _integrity(d) if d.provenance else None} if modern else {}),
                 } for d in dists],
             }).encode()
         links = []
@@ -247,14 +281,21 @@ class FakeIndex:
             attrs = f'href="{html.escape(base + d.filename)}#sha256={d.sha256}"'
             if d.metadata:
                 attrs += f' data-core-metadata="sha256={hashlib.sha256(d.metadata).hexdigest()}"'
+            if d.provenance and modern:
+                attrs += f' data-provenance="{html.escape(_integrity(d))}"'
             links.append(f"<a {attrs}>{html.escape(d.filename)}</a><br>")
-        return ("<!DOCTYPE html><html><head><meta name=\"pypi:repository-version\" content=\"1.1\">"
+        meta = f'<meta name="pypi:repository-version" content="{self.api_version}">'
+        if status is not None and self.api_version >= "1.4":
+            meta += f'<meta name="pypi:project-status" content="{html.escape(status)}">'
+            if reason:
+                meta += f'<meta name="pypi:project-status-reason" content="{html.escape(reason)}">'
+        return (f"<!DOCTYPE html><html><head>{meta}"
                 f"</head><body>{''.join(links)}</body></html>").encode()
 
     def _root_page(self, as_json: bool) -> bytes:
-        names = sorted({d.project for d in self.dists.values()})
+        names = sorted({d.project for d in self.dists.values()} | set(self.statuses))
         if as_json:
-            return json.dumps({"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}).encode()
+            return json.dumps({"meta": {"api-version": self.api_version}, "projects": [{"name": n} for n in names]}).encode()
         return ("<!DOCTYPE html><html><body>"
                 + "".join(f'<a href="{n}/">{n}</a><br>' for n in names) + "</body></html>").encode()
 
@@ -309,6 +350,13 @@ def _handler_for(index: FakeIndex):
 
             if path.startswith("/files/") and index.redirect_files_to:
                 return answer(302, headers={"Location": index.redirect_files_to + path})
+
+            if path.startswith("/integrity/") and path.endswith("/provenance"):
+                dist = index.dists.get(path.split("/")[2])
+                if dist is None or dist.provenance is None:
+                    return answer(404, b"not found")
+                return answer(200, dist.provenance, INTEGRITY_TYPE)
+
             if path.startswith("/files/"):
                 filename = path.removeprefix("/files/")
                 wanted_metadata = filename.endswith(".metadata")
@@ -347,6 +395,11 @@ def _handler_for(index: FakeIndex):
             return answer(404, b"not found")
 
     return Handler
+
+
+def _integrity(d: Dist) -> str:
+    """Where the public index serves a file's provenance (relative to a project page)."""
+    return f"../../integrity/{d.filename}/provenance"
 
 
 def corrupted(data: bytes) -> bytes:
