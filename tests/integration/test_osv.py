@@ -13,6 +13,7 @@ import hashlib
 import json
 import random
 import time
+import tomllib
 
 import pytest
 import requests
@@ -430,3 +431,106 @@ def test_pip_audit_through_the_appliance_finds_what_the_python_matcher_finds(
         assert found == _expected(found)
         assert any(ids == ["PYPI-MIRROR-SYNTHETIC-OPEN-RANGE"] for (name, _), ids in found.items() if name == "msgpack")
     assert "pip" in {name for name, _ in _findings(environment_report)}
+
+
+# -- the real uv audit (issue 22 item 6) ------------------------------------------------------
+
+UV_PROJECT = b"""[project]
+name = "audited-app"
+version = "0"
+requires-python = ">=3.11"
+dependencies = ["msgpack", "requests"]
+"""
+
+
+def test_uv_audit_through_the_appliance_finds_what_the_python_matcher_finds(
+    mirror, docker_client, client_image, internal_network
+):
+    """The real uv on a client whose only way out is the appliance: /activate points uv at the index,
+    `uv lock` makes a real uv.lock through it, `uv audit --preview --service-url URL/osv/` sends one
+    querybatch and fetches each record from /osv/v1/vulns/<ID>; its findings per locked pin are the
+    reference matcher's (mirror/audit.py over mirror/osvmatch.py)."""
+    base = f"http://{mirror.alias}:8080"
+    output = run_client(docker_client, client_image, internal_network, f"""
+        cd /work/app
+        python3 -c 'import urllib.request as u; u.urlretrieve("{base}/activate", "../activate")'
+        . ../activate
+        uv lock >&2
+        # The command /activate gives, as it gives it.
+        command=$(sed -n 's/^#   \\(uv audit .*\\)$/\\1/p' ../activate)
+        test "$command" = "uv audit --preview --frozen --service-url {base}/osv/"
+        status=0
+        $command --output-format json > /tmp/audit.json || status=$?
+        test "$status" -le 1  # 1: vulnerabilities found
+        python3 -c 'import json, sys; print(json.dumps({{"status": int(sys.argv[1]), "lock": open("uv.lock").read(),
+                                                       "audit": json.load(open("/tmp/audit.json"))}}))' "$status"
+    """, with_uv=True, environment={"HOME": "/work"}, files={"/work/app/pyproject.toml": UV_PROJECT})
+    result = json.loads(output.splitlines()[-1])
+    locked = {(p["name"], p["version"]) for p in tomllib.loads(result["lock"])["package"]
+              if "registry" in p.get("source", {})}
+    assert {"msgpack", "requests"} <= {name for name, _ in locked}
+    assert all(p["source"]["registry"] == f"{base}/simple/" for p in tomllib.loads(result["lock"])["package"]
+               if "registry" in p.get("source", {}))
+    report = result["audit"]
+    found: dict[tuple[str, str], list[str]] = {pin: [] for pin in locked}
+    for vuln in report["vulnerabilities"]:
+        found[(vuln["dependency"]["name"], vuln["dependency"]["version"])].append(vuln["id"])
+    assert {pin: sorted(ids) for pin, ids in found.items()} == {pin: expected_ids(*pin) for pin in locked}
+    assert report["summary"]["audited_packages"] == len(locked) and result["status"] == 1
+    assert any(ids == ["PYPI-MIRROR-SYNTHETIC-OPEN-RANGE"] for (name, _), ids in found.items() if name == "msgpack")
+    # uv asked the appliance: one querybatch for the lock, then the record by id.
+    access, _ = mirror.logs()
+    uv_lines = [line for line in access.splitlines() if '"uv/' in line and "/osv/" in line]
+    assert any('"POST /osv/v1/querybatch ' in line and '" 200 ' in line for line in uv_lines), uv_lines
+    assert any('"GET /osv/v1/vulns/PYPI-MIRROR-SYNTHETIC-OPEN-RANGE ' in line for line in uv_lines), uv_lines
+    # The front page gives the same command.
+    page = mirror.get("/", headers={"Host": "mirror.example:8080"}).text
+    assert "uv audit --preview --frozen --service-url http://mirror.example:8080/osv/" in page
+
+
+def _wide_lock(base: str) -> tuple[bytes, bytes]:
+    """pyproject.toml and uv.lock of a project depending on the twelve wide projects, each at the
+    release every one of its 40 records lists. Written here, in uv's lock format: the mirror carries
+    no such projects for `uv lock` to find (uv audit --frozen reads the lock, fetches no file)."""
+    last = {r["affected"][0]["package"]["name"]: r["affected"][0]["versions"][-1] for r in RECORDS
+            if r["affected"][0]["package"]["name"] in WIDE}
+    deps = "".join(f'    {{ name = "{n}" }},\n' for n in WIDE)
+    requires = deps.replace("}", ', specifier = ">=0" }')
+    lock = (f'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n[[package]]\nname = "wide-app"\n'
+            f'version = "0"\nsource = {{ virtual = "." }}\ndependencies = [\n{deps}]\n\n[package.metadata]\n'
+            f'requires-dist = [\n{requires}]\n')
+    for name in sorted(WIDE):
+        wheel = f"{name.replace('-', '_')}-{last[name]}-py3-none-any.whl"
+        lock += (f'\n[[package]]\nname = "{name}"\nversion = "{last[name]}"\n'
+                 f'source = {{ registry = "{base}/simple/" }}\n'
+                 f'wheels = [{{ url = "{base}/packages/{wheel}", hash = "sha256:{"0" * 64}", size = 1 }}]\n')
+    project = ('[project]\nname = "wide-app"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = ['
+               + ", ".join(f'"{n}>=0"' for n in WIDE) + "]\n")
+    return project.encode(), lock.encode()
+
+
+def test_uv_audit_follows_the_appliances_pages(mirror, docker_client, client_image, internal_network):
+    """A lock whose projects hold more data than one request parses: the appliance answers in pages,
+    the real uv sends the rest back with page_token and reports every record (12 x 40)."""
+    base = f"http://{mirror.alias}:8080"
+    project, lock = _wide_lock(base)
+    def batches() -> list[str]:
+        return [line for line in mirror.logs()[0].splitlines() if '"POST /osv/v1/querybatch ' in line and '"uv/' in line]
+    before = len(batches())
+    output = run_client(docker_client, client_image, internal_network, f"""
+        cd /work/app
+        status=0
+        uv audit --preview --frozen --service-url {base}/osv/ --default-index {base}/simple/ \
+            --output-format json > /tmp/audit.json || status=$?
+        test "$status" = 1
+        cat /tmp/audit.json
+    """, with_uv=True, environment={"HOME": "/work"},
+        files={"/work/app/pyproject.toml": project, "/work/app/uv.lock": lock})
+    report = json.loads(output)
+    found: dict[tuple[str, str], list[str]] = {}
+    for vuln in report["vulnerabilities"]:
+        found.setdefault((vuln["dependency"]["name"], vuln["dependency"]["version"]), []).append(vuln["id"])
+    assert report["summary"]["audited_packages"] == len(WIDE) == len(found)
+    assert {pin: sorted(ids) for pin, ids in found.items()} == {pin: expected_ids(*pin) for pin in found}
+    assert sum(map(len, found.values())) == 12 * 40
+    assert len(batches()) - before == 2  # the lock's data took two pages
