@@ -104,6 +104,10 @@ def _sep():
     return st.sampled_from(["", ".", "-", "_"])
 
 
+# What packaging strips around a version: str.isspace over ASCII, \x1c-\x1f included.
+SPACE = st.text(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", max_size=3)
+
+
 @st.composite
 def versions(draw) -> str:
     """A PEP 440 version in any spelling packaging normalizes: case, separators, implicit numbers,
@@ -129,11 +133,11 @@ def versions(draw) -> str:
         segment = st.text("abcxyz0123456789", min_size=1, max_size=4)
         text += "+" + "".join(draw(segment) + draw(st.sampled_from([".", "-", "_"]))
                               for _ in range(draw(st.integers(0, 2)))) + draw(segment)
-    return draw(st.sampled_from(["", " ", "\t", "\n "])) + text + draw(st.sampled_from(["", " ", "\r\n"]))
+    return draw(SPACE) + text + draw(SPACE)
 
 
 # Near-versions: the characters versions are made of, in any order (most are not versions).
-near_versions = st.text("0123456789.!+-_abcdeilmoprstvABCDELPRV \t\n", max_size=24)
+near_versions = st.text("0123456789.!+-_abcdeilmoprstvABCDELPRV \t\n\x0c\x1f", max_size=24)
 
 
 def _order(a: Version, b: Version) -> int:
