@@ -12,7 +12,7 @@
 // request ends, so the bytes parsed and the ids answered per request are
 // capped too. A batch over the caps is answered in pages the way OSV's own API
 // pages: the queries left over carry `next_page_token`; the client asks again
-// with `page_token` (uv audit and osv-scanner do).
+// with `page_token` (OSV's documented querybatch pagination; uv audit follows it).
 var fs = require('fs');
 var crypto = require('crypto');
 
@@ -33,6 +33,7 @@ var MAX_PARSED_BYTES = 2 * 1024 * 1024;
 var MAX_BATCH_IDS = 10000;
 var MAX_QUERY_BYTES = 1024 * 1024;
 // page_token "pm1-N": N matching records (in id order) came on earlier pages.
+
 // packaging's VERSION_PATTERN (ASCII only, as osvmatch.version_key), numbered groups:
 // 1 epoch, 2 release, 3 pre letter, 4 pre number, 5 implicit post, 6 post letter,
 // 7 post number, 8 dev, 9 dev number, 10 local.
