@@ -254,6 +254,26 @@ def test_answers_over_the_id_cap_are_paged(mirror):
     assert pages >= 30 and all(sorted(i) == expected_ids(LARGE, None) for i in ids)
 
 
+def test_a_query_answer_over_1_mib_of_records_is_paged(mirror):
+    """/v1/query gives full records: past 1 MiB of them the answer ends with next_page_token, and the
+    query sent again with it as page_token gives the rest (pmtest-large's records are 1.2 MB)."""
+    records = {r["id"]: r for r in RECORDS}
+    served, token, sizes = [], None, []
+    with requests.Session() as session:
+        while True:
+            body = {**_query(LARGE, None), **({"page_token": token} if token else {})}
+            answer = query(session, mirror.url, body)
+            assert answer.status_code == 200, answer.text[:300]
+            sizes.append(len(answer.content))
+            served += answer.json()["vulns"]
+            token = answer.json().get("next_page_token")
+            if token is None:
+                break
+            assert len(sizes) < 10, "pages never end"
+    assert len(sizes) == 2 and sizes[0] <= 1024 * 1024 + 16 * 1024, sizes
+    assert served == [records[i] for i in expected_ids(LARGE, None)]
+
+
 def test_a_body_repeating_one_large_projects_purl_is_cheap(mirror):
     """Issue 21 item 3: 16 KiB repeating one large project's purl made a worker parse the project once
     per query (1.4 GB, 5 s on the 20,000-record export; here hundreds of MB). Now it is parsed once per
