@@ -431,8 +431,26 @@ function vuln(r) {
     if (!where) {
         return answer(r, 404, JSON.stringify({code: 5, message: 'no record ' + id}) + '\n');
     }
-    var text = fs.readFileSync(DATA + '/' + where[0]);
-    answer(r, 200, text.toString('utf8', where[1], where[1] + where[2]) + '\n');
+    answer(r, 200, readAt(DATA + '/' + where[0], where[1], where[2]) + '\n');
+}
+
+// length bytes of a file from offset: one record, not its project's whole file (uv audit
+// fetches every finding's record by id, many at once).
+function readAt(path, offset, length) {
+    var buffer = Buffer.alloc(length), done = 0;
+    var fd = fs.openSync(path, 'r');
+    try {
+        while (done < length) {
+            var n = fs.readSync(fd, buffer, done, length - done, offset + done);
+            if (n <= 0) {
+                throw new Error(path + ' is shorter than its index says');
+            }
+            done += n;
+        }
+    } finally {
+        fs.closeSync(fd);
+    }
+    return buffer.toString('utf8');
 }
 
 // POST /osv/v1/querybatch -> {"results": [{"vulns": [{"id", "modified"}]} or {}, one per query]}.

@@ -150,6 +150,10 @@ def test_query_answers_full_records_by_name_or_purl_and_empty_object_for_none(mi
 def test_vulns_by_id_all_zip_and_meta_describe_the_export(mirror, test_export):
     record = mirror.get("/osv/v1/vulns/PYSEC-2018-28")
     assert record.status_code == 200 and record.json() == next(r for r in RECORDS if r["id"] == "PYSEC-2018-28")
+    # Every record, withdrawn ones too, read by its offset in its project's (or the orphans') file.
+    with requests.Session() as session:
+        wrong = [r["id"] for r in RECORDS if session.get(f"{mirror.url}/osv/v1/vulns/{r['id']}", timeout=10).json() != r]
+    assert wrong == []
     assert mirror.get("/osv/v1/vulns/NO-SUCH-ID").status_code == 404
     export = mirror.get("/osv/PyPI/all.zip")
     assert export.status_code == 200 and export.content == test_export.read_bytes()
