@@ -467,6 +467,14 @@ dependencies = ["msgpack", "requests"]
 """
 
 
+def settled_access_log(mirror) -> str:
+    """The access log once every worker has written its buffer: each nginx worker buffers its own
+    lines (buffer=64k flush=1s), so the marker request mirror.logs() waits for, answered by one
+    worker, does not show that another has flushed. The client has exited: 2 s covers every buffer."""
+    time.sleep(2)
+    return mirror.logs()[0]
+
+
 def test_uv_audit_through_the_appliance_finds_what_the_python_matcher_finds(
     mirror, docker_client, client_image, internal_network
 ):
@@ -486,6 +494,8 @@ def test_uv_audit_through_the_appliance_finds_what_the_python_matcher_finds(
         status=0
         $command --output-format json > /tmp/audit.json || status=$?
         test "$status" -le 1  # 1: vulnerabilities found
+        # uv's malware check after sync, pointed at the appliance: it looks at packages from pypi.org only.
+        UV_MALWARE_CHECK=1 UV_MALWARE_CHECK_URL={base}/osv/ uv sync --frozen --preview >&2
         python3 -c 'import json, sys; print(json.dumps({{"status": int(sys.argv[1]), "lock": open("uv.lock").read(),
                                                        "audit": json.load(open("/tmp/audit.json"))}}))' "$status"
     """, with_uv=True, environment={"HOME": "/work"}, files={"/work/app/pyproject.toml": UV_PROJECT})
@@ -503,10 +513,11 @@ def test_uv_audit_through_the_appliance_finds_what_the_python_matcher_finds(
     assert report["summary"]["audited_packages"] == len(locked) and result["status"] == 1
     assert any(ids == ["PYPI-MIRROR-SYNTHETIC-OPEN-RANGE"] for (name, _), ids in found.items() if name == "msgpack")
     # uv asked the appliance: one querybatch for the lock, then the record by id.
-    access, _ = mirror.logs()
-    uv_lines = [line for line in access.splitlines() if '"uv/' in line and "/osv/" in line]
+    uv_lines = [line for line in settled_access_log(mirror).splitlines() if '"uv/' in line and "/osv/" in line]
     assert any('"POST /osv/v1/querybatch ' in line and '" 200 ' in line for line in uv_lines), uv_lines
     assert any('"GET /osv/v1/vulns/PYPI-MIRROR-SYNTHETIC-OPEN-RANGE ' in line for line in uv_lines), uv_lines
+    # The README's word on uv's malware check: nothing installed from a mirror is sent to it.
+    assert not [line for line in uv_lines if "\\x22sync\\x22" in line], uv_lines
     # The front page gives the same command.
     page = mirror.get("/", headers={"Host": "mirror.example:8080"}).text
     assert "uv audit --preview --frozen --service-url http://mirror.example:8080/osv/" in page
@@ -539,7 +550,8 @@ def test_uv_audit_follows_the_appliances_pages(mirror, docker_client, client_ima
     base = f"http://{mirror.alias}:8080"
     project, lock = _wide_lock(base)
     def batches() -> list[str]:
-        return [line for line in mirror.logs()[0].splitlines() if '"POST /osv/v1/querybatch ' in line and '"uv/' in line]
+        return [line for line in settled_access_log(mirror).splitlines()
+                if '"POST /osv/v1/querybatch ' in line and '"uv/' in line]
     before = len(batches())
     output = run_client(docker_client, client_image, internal_network, f"""
         cd /work/app
