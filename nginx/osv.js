@@ -6,14 +6,34 @@
 // query's version into the same key (versionKey), reads one per-project file
 // and compares strings. Written for njs 0.7.9 (Debian bookworm): no shared
 // dictionaries, nothing kept between requests, the body read from memory.
+//
+// A stranger sends the requests: every field has a length cap, each project's
+// file is parsed at most once per request, and njs frees nothing before the
+// request ends, so the bytes parsed and the ids answered per request are
+// capped too. A batch over the caps is answered in pages the way OSV's own API
+// pages: the queries left over carry `next_page_token`; the client asks again
+// with `page_token` (OSV's documented querybatch pagination; uv audit follows it).
 var fs = require('fs');
 var crypto = require('crypto');
 
 var DATA = '/srv/pypi/osv';
 var MAX_BATCH = 1000; // OSV's own limit per querybatch
 var MAX_DIGITS = 999; // the key's length prefix has 3 digits (osvmatch._MAX_DIGITS)
-// A PEP 503-normalized project name; nothing else ever reaches a file path.
-var NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+// Length caps per field, checked before any parsing (real names are under 100
+// characters, real versions under 40; OSV's purls are name and version).
+var MAX_NAME = 256;
+var MAX_PURL = 512;
+var MAX_VERSION = 128;
+var MAX_TOKEN = 32;
+// Per request: project files parsed (bytes of projects/<name>.json; a parsed
+// byte costs njs about 20 bytes of memory until the request ends), ids listed
+// in a querybatch answer, record bytes in a query answer. One project is always
+// served, so a request holds at most these plus the largest project.
+var MAX_PARSED_BYTES = 2 * 1024 * 1024;
+var MAX_BATCH_IDS = 10000;
+var MAX_QUERY_BYTES = 1024 * 1024;
+// page_token "pm1-N": N matching records (in id order) came on earlier pages.
+
 // packaging's VERSION_PATTERN (ASCII only, as osvmatch.version_key), numbered groups:
 // 1 epoch, 2 release, 3 pre letter, 4 pre number, 5 implicit post, 6 post letter,
 // 7 post number, 8 dev, 9 dev number, 10 local.
@@ -22,34 +42,89 @@ var VERSION = new RegExp('^v?(?:([0-9]+)!)?([0-9]+(?:\\.[0-9]+)*)'
     + '(?:-([0-9]+)|[-_.]?(post|rev|r)[-_.]?([0-9]+)?)?'
     + '(?:[-_.]?(dev)[-_.]?([0-9]+)?)?'
     + '(?:\\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$', 'i');
-// Python's \s over ASCII (str.isspace), which packaging strips around a version.
-var SPACE = /^[\t\n\v\f\r\x1c-\x1f ]+|[\t\n\v\f\r\x1c-\x1f ]+$/g;
 var PRE = {a: 'B', alpha: 'B', b: 'C', beta: 'C', c: 'D', pre: 'D', preview: 'D', rc: 'D'};
 
 function BadRequest(message) {
     this.message = message;
 }
 
+// Each regular expression run costs njs 0.7.9 about 5 KB that it frees only
+// when the request ends (measured: 1,000 queries' versions took 90 MB), so
+// the code a query runs scans characters itself and runs one expression,
+// VERSION, per version.
+
+function isDigit(code) {
+    return code >= 48 && code <= 57;
+}
+
+function allDigits(text) {
+    for (var i = 0; i < text.length; i++) {
+        if (!isDigit(text.charCodeAt(i))) {
+            return false;
+        }
+    }
+    return text.length > 0;
+}
+
 function num(digits) {
-    var s = digits.replace(/^0+/, '') || '0';
+    var start = 0;
+    while (start < digits.length - 1 && digits.charCodeAt(start) === 48) {
+        start++;
+    }
+    var s = digits.slice(start);
     if (s.length > MAX_DIGITS) {
         throw new BadRequest('too many digits');
     }
     return ('00' + s.length).slice(-3) + s;
 }
 
+// Python's str.isspace over ASCII, which packaging strips around a version.
+function isSpace(code) {
+    return code === 32 || (code >= 9 && code <= 13) || (code >= 0x1c && code <= 0x1f);
+}
+
+// text without the whitespace around it, in one pass from each end (a regular
+// expression for the trailing run retried at every space: quadratic); null
+// when it is not all ASCII.
+function strip(text) {
+    for (var i = 0; i < text.length; i++) {
+        if (text.charCodeAt(i) > 0x7f) {
+            return null;
+        }
+    }
+    var start = 0, end = text.length;
+    while (start < end && isSpace(text.charCodeAt(start))) {
+        start++;
+    }
+    while (end > start && isSpace(text.charCodeAt(end - 1))) {
+        end--;
+    }
+    return text.slice(start, end);
+}
+
+// text split at every -, _ and . (a local version's separators).
+function localParts(text) {
+    var parts = [], start = 0;
+    for (var i = 0; i <= text.length; i++) {
+        var c = i < text.length ? text.charCodeAt(i) : 46;
+        if (c === 45 || c === 95 || c === 46) {
+            parts.push(text.slice(start, i));
+            start = i + 1;
+        }
+    }
+    return parts;
+}
+
 // osvmatch.version_key: the order key of a PEP 440 version, null when it is not one.
 function versionKey(text) {
-    if (typeof text !== 'string' || /[^\x00-\x7f]/.test(text)) {
-        return null;
-    }
-    var m = VERSION.exec(text.replace(SPACE, ''));
+    var stripped = typeof text === 'string' ? strip(text) : null;
+    var m = stripped === null ? null : VERSION.exec(stripped);
     if (!m) {
         return null;
     }
     try {
         var release = m[2].split('.');
-        while (release.length && /^0+$/.test(release[release.length - 1])) {
+        while (release.length && num(release[release.length - 1]) === '0010') {
             release.pop();
         }
         var key = num(m[1] || '0') + release.map(num).join('') + '!';
@@ -67,9 +142,9 @@ function versionKey(text) {
             return key + 'A';
         }
         key += 'B';
-        var parts = m[10].toLowerCase().split(/[-_.]/);
+        var parts = localParts(m[10].toLowerCase());
         for (var i = 0; i < parts.length; i++) {
-            key += /^[0-9]+$/.test(parts[i]) ? 'b' + num(parts[i]) : 'a' + parts[i] + '!';
+            key += allDigits(parts[i]) ? 'b' + num(parts[i]) : 'a' + parts[i] + '!';
         }
         return key;
     } catch (e) {
@@ -127,8 +202,26 @@ function matches(entries, key) {
     return false;
 }
 
-function normalize(name) {
-    return name.toLowerCase().replace(/[-_.]+/g, '-');
+// PEP 503's normalized name when it is one of [a-z0-9]+(-[a-z0-9]+)*, else null:
+// nothing else ever reaches a file path.
+function projectName(text) {
+    var lower = text.toLowerCase(), segments = [], start = 0;
+    for (var i = 0; i <= lower.length; i++) {
+        var c = i < lower.length ? lower.charCodeAt(i) : 46;
+        if (c === 45 || c === 95 || c === 46) {
+            if (i === start) { // a separator first, last or after another: only runs between segments
+                if (i === 0 || i === lower.length) {
+                    return null;
+                }
+            } else {
+                segments.push(lower.slice(start, i));
+            }
+            start = i + 1;
+        } else if (!(isDigit(c) || (c >= 97 && c <= 122))) {
+            return null;
+        }
+    }
+    return segments.length ? segments.join('-') : null;
 }
 
 function decode(text, what) {
@@ -139,7 +232,37 @@ function decode(text, what) {
     }
 }
 
-// A query object -> {name, version}: version undefined = every version, null = not a version.
+// A string field no longer than max characters, or undefined when absent.
+function field(value, what, max) {
+    if (value === undefined) {
+        return undefined;
+    }
+    if (typeof value !== 'string') {
+        throw new BadRequest(what + ' must be a string');
+    }
+    if (value.length > max) {
+        throw new BadRequest(what + ' is longer than ' + max + ' characters');
+    }
+    return value;
+}
+
+// page_token -> how many matching records to skip (0 without one).
+function pageOffset(token) {
+    if (field(token, 'page_token', MAX_TOKEN) === undefined) {
+        return 0;
+    }
+    var digits = token.slice(4);
+    if (token.slice(0, 4) !== 'pm1-' || digits.length > 7 || !allDigits(digits)) {
+        throw new BadRequest('page_token is not one this service gave');
+    }
+    return Number(digits);
+}
+
+function pageToken(offset) {
+    return 'pm1-' + offset;
+}
+
+// A query object -> {name, version, offset}: version undefined = every version, null = not a version.
 function parseQuery(query) {
     if (query === null || typeof query !== 'object' || Array.isArray(query)) {
         throw new BadRequest('a query must be a JSON object');
@@ -151,16 +274,20 @@ function parseQuery(query) {
     if (pkg === null || typeof pkg !== 'object' || Array.isArray(pkg)) {
         throw new BadRequest('package is required: {"name": ..., "ecosystem": "PyPI"} or {"purl": ...}');
     }
-    var version = query.version;
-    if (version !== undefined && typeof version !== 'string') {
-        throw new BadRequest('version must be a string');
-    }
+    var version = field(query.version, 'version', MAX_VERSION);
+    var offset = pageOffset(query.page_token);
     var name;
     if (pkg.purl !== undefined) {
-        if (typeof pkg.purl !== 'string' || !/^pkg:/i.test(pkg.purl)) {
+        var purl = field(pkg.purl, 'purl', MAX_PURL);
+        if (purl.slice(0, 4).toLowerCase() !== 'pkg:') {
             throw new BadRequest('purl must be a string pkg:pypi/NAME[@VERSION]');
         }
-        var rest = pkg.purl.slice(4).split('#')[0].split('?')[0].replace(/^\/+/, '');
+        var rest = purl.slice(4).split('#')[0].split('?')[0];
+        var first = 0;
+        while (rest.charCodeAt(first) === 47) {
+            first++;
+        }
+        rest = rest.slice(first);
         var slash = rest.indexOf('/');
         if (slash === -1 || rest.slice(0, slash).toLowerCase() !== 'pypi') {
             throw new BadRequest('ecosystem must be PyPI (purl type pypi)');
@@ -176,34 +303,54 @@ function parseQuery(query) {
         }
         name = decode(rest, 'the purl name');
     } else {
-        if (typeof pkg.name !== 'string' || pkg.name === '') {
+        name = field(pkg.name, 'package.name', MAX_NAME);
+        if (!name) {
             throw new BadRequest('package.name is required');
         }
         if (pkg.ecosystem !== 'PyPI') {
             throw new BadRequest('package.ecosystem must be "PyPI"');
         }
-        name = pkg.name;
     }
-    name = normalize(name);
-    if (!NAME.test(name)) {
+    name = projectName(name);
+    if (name === null) {
         throw new BadRequest('package name is not a valid project name');
     }
-    return {name: name, version: version === undefined ? undefined : versionKey(version)};
+    return {name: name, version: version === undefined ? undefined : versionKey(version), offset: offset};
 }
 
-// The records of the package that match, as [{id, modified, at}], sorted by id (the build sorted them).
-function lookup(query) {
-    var text;
-    try {
-        text = fs.readFileSync(DATA + '/projects/' + query.name + '.json', 'utf8');
-    } catch (e) {
-        return []; // a package the data does not know
+// What one request has read: each project parsed once, and how many bytes that took.
+function Reads() {
+    this.projects = {};
+    this.parsed = 0;
+}
+
+// Whether the next unread project would go over the request's parsing budget.
+// The first one never does: a request always makes progress.
+Reads.prototype.full = function (name) {
+    return !Object.prototype.hasOwnProperty.call(this.projects, name) && this.parsed >= MAX_PARSED_BYTES;
+};
+
+// The project's compiled records, sorted by id ([] for a project the data does not know).
+Reads.prototype.records = function (name) {
+    if (!Object.prototype.hasOwnProperty.call(this.projects, name)) {
+        var text = null;
+        try {
+            text = fs.readFileSync(DATA + '/projects/' + name + '.json', 'utf8');
+        } catch (e) {
+            // a package the data does not know
+        }
+        this.parsed += text === null ? 0 : text.length;
+        this.projects[name] = text === null ? [] : JSON.parse(text).records;
     }
-    var records = JSON.parse(text).records;
+    return this.projects[name];
+};
+
+// The records of the query's package that match, as [{id, modified, at}], in id order.
+function lookup(reads, query) {
+    var records = reads.records(query.name);
     var found = [];
     for (var i = 0; i < records.length; i++) {
         if (matches(records[i].affected, query.version)) {
-            records[i].name = query.name;
             found.push(records[i]);
         }
     }
@@ -248,20 +395,25 @@ function guarded(handler) {
     };
 }
 
-// POST /osv/v1/query -> {"vulns": [full records]} or {}
+// POST /osv/v1/query -> {"vulns": [full records]} or {}; past MAX_QUERY_BYTES
+// of records, the rest on the next page ({"vulns": [...], "next_page_token"}).
 function query(r) {
-    var found = lookup(parseQuery(body(r)));
+    var request = body(r);
+    var q = parseQuery(request);
+    var found = lookup(new Reads(), q).slice(q.offset);
     if (!found.length) {
         return answer(r, 200, '{}\n');
     }
     // The project's records back to back, ASCII: `at` is [offset, length] in it.
     // A Buffer, sliced by byte offsets: substr on a long njs string walks it from the start each time.
-    var all = fs.readFileSync(DATA + '/projects/' + found[0].name + '.records');
-    var texts = [];
-    for (var i = 0; i < found.length; i++) {
+    var all = fs.readFileSync(DATA + '/projects/' + q.name + '.records');
+    var texts = [], size = 0;
+    for (var i = 0; i < found.length && (i === 0 || size + found[i].at[1] <= MAX_QUERY_BYTES); i++) {
         texts.push(all.toString('utf8', found[i].at[0], found[i].at[0] + found[i].at[1]));
+        size += found[i].at[1];
     }
-    answer(r, 200, '{"vulns":[' + texts.join(',') + ']}\n');
+    var more = i < found.length ? ',"next_page_token":' + JSON.stringify(pageToken(q.offset + i)) : '';
+    answer(r, 200, '{"vulns":[' + texts.join(',') + ']' + more + '}\n');
 }
 
 // GET /osv/v1/vulns/<ID> (nginx/osv.conf checked the id's characters) -> the record, or 404
@@ -279,11 +431,31 @@ function vuln(r) {
     if (!where) {
         return answer(r, 404, JSON.stringify({code: 5, message: 'no record ' + id}) + '\n');
     }
-    var text = fs.readFileSync(DATA + '/' + where[0]);
-    answer(r, 200, text.toString('utf8', where[1], where[1] + where[2]) + '\n');
+    answer(r, 200, readAt(DATA + '/' + where[0], where[1], where[2]) + '\n');
 }
 
-// POST /osv/v1/querybatch -> {"results": [{"vulns": [{"id", "modified"}]} or {}, one per query]}
+// length bytes of a file from offset: one record, not its project's whole file (uv audit
+// fetches every finding's record by id, many at once).
+function readAt(path, offset, length) {
+    var buffer = Buffer.alloc(length), done = 0;
+    var fd = fs.openSync(path, 'r');
+    try {
+        while (done < length) {
+            var n = fs.readSync(fd, buffer, done, length - done, offset + done);
+            if (n <= 0) {
+                throw new Error(path + ' is shorter than its index says');
+            }
+            done += n;
+        }
+    } finally {
+        fs.closeSync(fd);
+    }
+    return buffer.toString('utf8');
+}
+
+// POST /osv/v1/querybatch -> {"results": [{"vulns": [{"id", "modified"}]} or {}, one per query]}.
+// Past the request's budget (MAX_PARSED_BYTES, MAX_BATCH_IDS) a result ends with
+// "next_page_token" and the queries after it are left for the next page.
 function querybatch(r) {
     var request = body(r);
     if (request === null || typeof request !== 'object' || !Array.isArray(request.queries)) {
@@ -293,9 +465,29 @@ function querybatch(r) {
         throw new BadRequest('too many queries: at most ' + MAX_BATCH);
     }
     var parsed = request.queries.map(parseQuery); // any bad query: 400 for the batch, as OSV
+    var reads = new Reads();
+    var matched = {}; // the same query again (a body repeating one purl) is matched once
+    var listed = 0, stopped = false;
     var results = parsed.map(function (q) {
-        var found = lookup(q);
-        return found.length ? {vulns: found.map(function (v) { return {id: v.id, modified: v.modified}; })} : {};
+        if (stopped || reads.full(q.name)) {
+            stopped = true;
+            return {next_page_token: pageToken(q.offset)};
+        }
+        var key = q.name + ' ' + (q.version === undefined ? '*' : q.version === null ? '-' : q.version);
+        if (!Object.prototype.hasOwnProperty.call(matched, key)) {
+            matched[key] = lookup(reads, q);
+        }
+        var found = matched[key].slice(q.offset, q.offset + Math.max(MAX_BATCH_IDS - listed, 0));
+        var result = {};
+        listed += found.length;
+        if (found.length) {
+            result.vulns = found.map(function (v) { return {id: v.id, modified: v.modified}; });
+        }
+        if (q.offset + found.length < matched[key].length) {
+            stopped = true;
+            result.next_page_token = pageToken(q.offset + found.length);
+        }
+        return result;
     });
     answer(r, 200, JSON.stringify({results: results}) + '\n');
 }

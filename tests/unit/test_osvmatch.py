@@ -53,4 +53,9 @@ def test_the_offline_audit_example_audits_strictly_through_activate_on_an_intern
     runs = " ".join(step.get("run", "") for step in document["jobs"]["audit"]["steps"])
     assert "docker network create --internal" in runs and "/activate" in runs
     assert "pip-audit --strict" in runs
+    # uv audit, for a project with a uv.lock: the command the front page and /activate give.
+    [uv_step] = [step for step in document["jobs"]["audit"]["steps"] if "uv audit" in step.get("run", "")]
+    assert uv_step["if"] == "hashFiles('uv.lock') != ''"
+    assert "--network audit-net" in uv_step["run"] and "/activate" in uv_step["run"]
+    assert "uv audit --preview --frozen --service-url http://mirror:8080/osv/" in uv_step["run"]
     json.dumps(document)  # plain data, no YAML-only types
