@@ -204,7 +204,8 @@ def _runtime_base(image: str) -> str:
         return json.loads(run(["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", name]).stdout)
 
     mine = layers(image)
-    candidates = [os.environ.get("RUNTIME_IMAGE", ""), "nginx:1.28", "pypi-mirror-standin/nginx:bookworm"]
+    candidates = [os.environ.get("RUNTIME_IMAGE", ""), "nginx:1.28", "pypi-mirror-standin/nginx:trixie",
+                  "pypi-mirror-standin/nginx:bookworm"]
     for candidate in filter(None, candidates):
         try:
             theirs = layers(candidate)

@@ -1,23 +1,75 @@
-// Key of the auth cache (30-basic-auth.sh, auth/http.conf.template).
+// Basic auth's njs side (30-basic-auth.sh, auth/*.template).
 //
-// nginx writes a cache entry's key in plain text into the cache file, so the
-// key must not be the Authorization header: it is HMAC-SHA256 of the header
-// under a random secret made at every start. It cannot be sent as a
+// key(): the name under which a successful check is remembered, in the
+// shared dictionary of seen credentials (seen/passed) and in the proxy cache
+// behind it. Never the Authorization header itself: nginx writes a cache
+// entry's key in plain text into the cache file. It is HMAC-SHA256 of the
+// header under a random secret made at every start: it cannot be sent as a
 // credential, and without the secret it says nothing about the password.
 //
+// With njs >= 0.8 the secret is made here, on first use, from the system's
+// random source and kept in a shared dictionary of its own: in nginx's
+// shared memory only, never in a file. Older njs has no shared dictionaries,
+// so the hook writes it into its 0600 snippet ($pm_auth_secret).
+//
 // The key also names the current period of $pm_auth_cache_seconds (counted
-// from the epoch), so an entry is never used past its period's end: a changed
-// password is refused at the next boundary. A new key is a new cache element,
-// and for those nginx lets one request check while the others with the same
-// credential wait (proxy_cache_lock); an expired element would instead send
-// every concurrent request to the check, and into its rate limit.
-var crypto = require('crypto');
+// from the epoch), so a success is never used past its period's end: a
+// changed password is refused at the next boundary. A new key is a new
+// cache element, and for those nginx lets one request check while the others
+// with the same credential wait (proxy_cache_lock); an expired element would
+// instead send every concurrent request to the check, and into its rate limit.
+var hash = require('crypto');
+
+function secret(r) {
+    var store = typeof ngx !== 'undefined' && ngx.shared ? ngx.shared.pm_auth_secret : undefined;
+    if (!store) {
+        return r.variables.pm_auth_secret;
+    }
+    var value = store.get('secret');
+    if (value === undefined) {
+        // add() keeps the first of two workers' secrets; both then read it.
+        // crypto: the global WebCrypto object (getRandomValues).
+        store.add('secret', Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'));
+        value = store.get('secret');
+    }
+    return value;
+}
 
 function key(r) {
     var period = Math.floor(Date.now() / 1000 / Number(r.variables.pm_auth_cache_seconds));
-    return crypto.createHmac('sha256', r.variables.pm_auth_secret)
+    return hash.createHmac('sha256', secret(r))
         .update(period + ' ' + (r.variables.http_authorization || ''))
         .digest('hex');
+}
+
+// The shared dictionary of credentials checked this period (njs >= 0.8,
+// js_shared_dict_zone); undefined where the hook left it out (older njs, or
+// MIRROR_AUTH_CACHE_SECONDS=0): then every request asks the proxy cache.
+function dictionary() {
+    return typeof ngx !== 'undefined' && ngx.shared ? ngx.shared.pm_auth_seen : undefined;
+}
+
+// $pm_auth_seen: "1" when this request's credential passed a check in the
+// current period. The auth subrequest then answers 204 at once, without the
+// proxy cache, the check server or a file. Looked up by key, which nobody
+// without the secret can compute: a lookup's timing tells nothing.
+function seen(r) {
+    var seen = dictionary();
+    if (!seen || !r.variables.http_authorization) {
+        return '';
+    }
+    return seen.has(key(r)) ? '1' : '';
+}
+
+// The check server's answer once auth_basic accepted the credential:
+// remembered for the rest of the period (the key names the period; the
+// zone's timeout drops the entry a period later at most).
+function passed(r) {
+    var seen = dictionary();
+    if (seen) {
+        seen.set(key(r), '1');
+    }
+    r.return(204);
 }
 
 // The answer to a client over its check rate (auth/server.conf.template).
@@ -31,4 +83,4 @@ function limited(r) {
     }, 1000);
 }
 
-export default { key, limited };
+export default { key, seen, passed, limited };

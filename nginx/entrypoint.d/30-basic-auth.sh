@@ -98,17 +98,48 @@ else
     exit 0
 fi
 
-# The cache key's HMAC secret: new at every start, only in this 0600 snippet.
-secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-[ ${#secret} -eq 64 ] || fail "could not read 32 random bytes from /dev/urandom"
 # With the cache off the templates still need a period (unused).
 if [ "$cache_seconds" = 0 ]; then proxy_cache=off period=1; else proxy_cache=pm_auth period=$cache_seconds; fi
+
+# njs >= 0.8 has shared dictionaries (js_shared_dict_zone): the key's HMAC
+# secret is then made by njs and kept in shared memory only, and a request
+# whose credential passed a check this period needs neither the cache nor
+# the check server (basic-auth.js). Asked of the njs this image loads
+# (15-njs.sh) with a throw-away config, so the answer is the module's own.
+njs_shared_dict() {
+    probe=$out/auth-probe.conf
+    printf '%s\n' "include $out/modules.d/*.conf;" "pid $out/auth-probe.pid;" "events {}" \
+        "http { client_body_temp_path $out/client_body; proxy_temp_path $out/proxy; fastcgi_temp_path $out/fastcgi;" \
+        "uwsgi_temp_path $out/uwsgi; scgi_temp_path $out/scgi; js_shared_dict_zone zone=pm_auth_probe:64k; }" >"$probe"
+    /usr/sbin/nginx -t -q -c "$probe" -e /dev/null >/dev/null 2>&1
+    status=$?
+    rm -f "$probe"
+    return $status
+}
+seen_zone="# no dictionary of seen credentials (MIRROR_AUTH_CACHE_SECONDS=0)"
+if njs_shared_dict; then
+    secret_line="js_shared_dict_zone zone=pm_auth_secret:32k;"
+    if [ "$cache_seconds" != 0 ]; then
+        seen_zone="js_shared_dict_zone zone=pm_auth_seen:1m timeout=${period}s evict;"
+        info "credentials that passed a check are known in shared memory for the rest of their period"
+    fi
+else
+    # The cache key's HMAC secret: new at every start, only in this 0600 snippet.
+    secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+    [ ${#secret} -eq 64 ] || fail "could not read 32 random bytes from /dev/urandom"
+    secret_line="js_var \$pm_auth_secret $secret;"
+    seen_zone="# no dictionary of seen credentials (njs < 0.8)"
+    info "this njs has no shared dictionaries (njs < 0.8): every request asks the auth cache (slower)"
+fi
 check_timeout=$((burst / rate + 10))
+# nginx refuses "burst=0"; without the option the burst is 0.
+if [ "$burst" = 0 ]; then burst_option=""; else burst_option=" burst=$burst"; fi
 
 render() { # template output
-    (umask 077 && sed -e "s|@SECRET@|$secret|g" -e "s|@HTPASSWD@|$htpasswd|g" \
+    (umask 077 && sed -e "s|@SECRET@|$secret_line|g" -e "s|@HTPASSWD@|$htpasswd|g" \
         -e "s|@CACHE@|$proxy_cache|g" -e "s|@CACHE_SECONDS@|$cache_seconds|g" -e "s|@CACHE_PERIOD@|$period|g" \
         -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" -e "s|@CHECK_TIMEOUT@|$check_timeout|g" \
+        -e "s|@SEEN_ZONE@|$seen_zone|g" -e "s|@BURST_OPTION@|$burst_option|g" \
         "$1" >"$2.tmp") \
         || fail "cannot write $2"
     ! grep -q '@[A-Z_]*@' "$2.tmp" || fail "$1 has a placeholder this hook does not fill in"

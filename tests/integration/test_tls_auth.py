@@ -166,6 +166,27 @@ def test_normalizing_redirect_is_not_given_before_auth(tls_mirror, pki):
     assert response.status_code == 401
 
 
+def test_behind_auth_every_answer_is_private_to_the_client(tls_mirror, pki):
+    # Issue 21 item 10: "public" let a shared cache (a proxy, a CDN) hand a
+    # package that needs a password to whoever asks it next.
+    page = https_get(tls_mirror, pki["ca"], "/simple/pip-audit/", auth=(USER, PASSWORD),
+                     headers={"Accept": "text/html"})
+    href = re.search(r'href="\.\./\.\./(packages/[^"#]+)#', page.text)
+    assert href, page.text
+    answers = {path: https_get(tls_mirror, pki["ca"], path, auth=(USER, PASSWORD))
+               for path in ("/simple/", "/simple/pip-audit/", "/" + href.group(1), "/", "/lock.json",
+                            "/assets/site.js")}
+    controls = {path: (response.status_code, response.headers.get("Cache-Control"))
+                for path, response in answers.items()}
+    assert controls["/" + href.group(1)] == (200, "private, max-age=31536000, immutable"), controls
+    assert all(status == 200 and control.startswith("private, ") for status, control in controls.values()), \
+        controls
+    # Plain HTTP too: it is the same server body.
+    port = tls_mirror.get_exposed_port(8080)
+    plain = requests.get(f"http://127.0.0.1:{port}/simple/", auth=(USER, PASSWORD), timeout=10)
+    assert plain.headers["Cache-Control"] == "private, max-age=300"
+
+
 def test_healthz_needs_no_credentials_on_either_port(tls_mirror, pki):
     assert https_get(tls_mirror, pki["ca"], "/healthz").status_code == 200
     port = tls_mirror.get_exposed_port(8080)
