@@ -37,11 +37,9 @@ var MAX_QUERY_BYTES = 1024 * 1024;
 // packaging's VERSION_PATTERN (ASCII only, as osvmatch.version_key), numbered groups:
 // 1 epoch, 2 release, 3 pre letter, 4 pre number, 5 implicit post, 6 post letter,
 // 7 post number, 8 dev, 9 dev number, 10 local.
-var VERSION = new RegExp('^v?(?:([0-9]+)!)?([0-9]+(?:\\.[0-9]+)*)'
-    + '(?:[-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?([0-9]+)?)?'
-    + '(?:-([0-9]+)|[-_.]?(post|rev|r)[-_.]?([0-9]+)?)?'
-    + '(?:[-_.]?(dev)[-_.]?([0-9]+)?)?'
-    + '(?:\\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$', 'i');
+// A literal, not new RegExp(): njs compiles a literal once with the module,
+// where the constructor runs again in every request's copy of the VM.
+var VERSION = /^v?(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)(?:[-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?([0-9]+)?)?(?:-([0-9]+)|[-_.]?(post|rev|r)[-_.]?([0-9]+)?)?(?:[-_.]?(dev)[-_.]?([0-9]+)?)?(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$/i;
 var PRE = {a: 'B', alpha: 'B', b: 'C', beta: 'C', c: 'D', pre: 'D', preview: 'D', rc: 'D'};
 
 function BadRequest(message) {
