@@ -58,7 +58,8 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
-    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache; \
+    python3 build.py build --out /out/pypi --nginx-map /out/map/etc/pypi-mirror/nginx/projects.map --cache-dir /cache; \
+    python3 -m mirror.stamp /out/map; \
     python3 -m mirror.layers /out/pypi /out/layers
 
 # The tree's build time and identity, for scripts/build (the images' epoch
@@ -126,16 +127,29 @@ COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /
 # END layers generated from mirror/layers.py
 
+# The appliance's own files (nginx config, the entry point and its hooks),
+# laid out as they sit in the image, every file and folder with one fixed time
+# and a content-derived mode (mirror/stamp.py). COPYed straight from the
+# context they would carry the clone's checkout times, and the folders a COPY
+# makes the wall clock: the image ID would differ between clones.
+FROM ${BUILDER_IMAGE} AS appliance-files
+ENV PATH=/usr/local/bin:/usr/bin:/bin
+COPY nginx/*.conf nginx/osv.js /files/etc/pypi-mirror/nginx/
+COPY nginx/auth/ /files/etc/pypi-mirror/nginx/auth/
+COPY nginx/docker-entrypoint.sh /files/
+COPY nginx/entrypoint.d/ /files/docker-entrypoint.d/
+COPY mirror/stamp.py /stamp.py
+RUN ["python3", "/stamp.py", "/files"]
+
 FROM ${RUNTIME_IMAGE} AS mirror
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# The official nginx image's own hooks edit /etc/nginx, which this image does
-# not use; only ours run.
-RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
-COPY nginx/*.conf nginx/osv.js /etc/pypi-mirror/nginx/
-COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
-COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
-COPY nginx/entrypoint.d/ /docker-entrypoint.d/
-COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
+# No RUN in this stage: its layer would hold /etc with the wall clock (the
+# build's own mounts touch it) and, on the official nginx image, a whiteout
+# timed by the wall clock. The official image's hooks in /docker-entrypoint.d
+# stay; the entry point skips them (nginx/docker-entrypoint.sh).
+# Each COPY to / brings its folders with their fixed times.
+COPY --from=appliance-files /files/ /
+COPY --from=builder /out/map/ /
 # The tree in layers that stay the same when unrelated projects change
 # (mirror/layers.py): packages by project-name bucket, then the index pages,
 # the vulnerability data and the documents. Put new top-level tree entries

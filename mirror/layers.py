@@ -30,6 +30,7 @@ from packaging.utils import canonicalize_name
 from mirror.errors import InputError
 from mirror.knobs import REPO, splice
 from mirror.manifest import parse_time
+from mirror.stamp import NO_TIME  # a file with no time of its own
 
 BUCKETS = 48
 PACKAGES = "packages"
@@ -58,10 +59,6 @@ def plan(tree: Path) -> dict[Path, str]:
             layers[path] = bucket(owner[filename])
     return layers
 
-
-# A file with no time of its own: 1970-01-01T00:00:01Z. Not 0: BuildKit's COPY
-# takes a file time of 0 for "unset" and gives it the image's epoch.
-NO_TIME = 1
 
 # Where the tree sits in both images. Each layer folder holds this whole path,
 # so a COPY to / brings its folders with their own (fixed) times: BuildKit
