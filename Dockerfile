@@ -70,10 +70,34 @@ COPY --from=builder /out/pypi/mirror.json /out/pypi/lock.json /
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
 # The tree in layers that stay the same when unrelated projects change
-# (mirror/layers.py): packages by project-name bucket, then the index pages,
-# the vulnerability data and the documents. Put new top-level tree entries
+# (mirror/layers.py): the large projects one a layer, the others in buckets
+# by project name, then the index pages, the vulnerability data and the documents. Put new top-level tree entries
 # in the tree, not here: mirror/layers.py routes them.
 # BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/o00/ /
+COPY --from=builder /out/layers/o01/ /
+COPY --from=builder /out/layers/o02/ /
+COPY --from=builder /out/layers/o03/ /
+COPY --from=builder /out/layers/o04/ /
+COPY --from=builder /out/layers/o05/ /
+COPY --from=builder /out/layers/o06/ /
+COPY --from=builder /out/layers/o07/ /
+COPY --from=builder /out/layers/o08/ /
+COPY --from=builder /out/layers/o09/ /
+COPY --from=builder /out/layers/o10/ /
+COPY --from=builder /out/layers/o11/ /
+COPY --from=builder /out/layers/o12/ /
+COPY --from=builder /out/layers/o13/ /
+COPY --from=builder /out/layers/o14/ /
+COPY --from=builder /out/layers/o15/ /
+COPY --from=builder /out/layers/o16/ /
+COPY --from=builder /out/layers/o17/ /
+COPY --from=builder /out/layers/o18/ /
+COPY --from=builder /out/layers/o19/ /
+COPY --from=builder /out/layers/o20/ /
+COPY --from=builder /out/layers/o21/ /
+COPY --from=builder /out/layers/o22/ /
+COPY --from=builder /out/layers/o23/ /
 COPY --from=builder /out/layers/p00/ /
 COPY --from=builder /out/layers/p01/ /
 COPY --from=builder /out/layers/p02/ /
@@ -94,34 +118,6 @@ COPY --from=builder /out/layers/p16/ /
 COPY --from=builder /out/layers/p17/ /
 COPY --from=builder /out/layers/p18/ /
 COPY --from=builder /out/layers/p19/ /
-COPY --from=builder /out/layers/p20/ /
-COPY --from=builder /out/layers/p21/ /
-COPY --from=builder /out/layers/p22/ /
-COPY --from=builder /out/layers/p23/ /
-COPY --from=builder /out/layers/p24/ /
-COPY --from=builder /out/layers/p25/ /
-COPY --from=builder /out/layers/p26/ /
-COPY --from=builder /out/layers/p27/ /
-COPY --from=builder /out/layers/p28/ /
-COPY --from=builder /out/layers/p29/ /
-COPY --from=builder /out/layers/p30/ /
-COPY --from=builder /out/layers/p31/ /
-COPY --from=builder /out/layers/p32/ /
-COPY --from=builder /out/layers/p33/ /
-COPY --from=builder /out/layers/p34/ /
-COPY --from=builder /out/layers/p35/ /
-COPY --from=builder /out/layers/p36/ /
-COPY --from=builder /out/layers/p37/ /
-COPY --from=builder /out/layers/p38/ /
-COPY --from=builder /out/layers/p39/ /
-COPY --from=builder /out/layers/p40/ /
-COPY --from=builder /out/layers/p41/ /
-COPY --from=builder /out/layers/p42/ /
-COPY --from=builder /out/layers/p43/ /
-COPY --from=builder /out/layers/p44/ /
-COPY --from=builder /out/layers/p45/ /
-COPY --from=builder /out/layers/p46/ /
-COPY --from=builder /out/layers/p47/ /
 COPY --from=builder /out/layers/simple/ /
 COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /
@@ -151,10 +147,34 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 COPY --from=appliance-files /files/ /
 COPY --from=builder /out/map/ /
 # The tree in layers that stay the same when unrelated projects change
-# (mirror/layers.py): packages by project-name bucket, then the index pages,
-# the vulnerability data and the documents. Put new top-level tree entries
+# (mirror/layers.py): the large projects one a layer, the others in buckets
+# by project name, then the index pages, the vulnerability data and the documents. Put new top-level tree entries
 # in the tree, not here: mirror/layers.py routes them.
 # BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/o00/ /
+COPY --from=builder /out/layers/o01/ /
+COPY --from=builder /out/layers/o02/ /
+COPY --from=builder /out/layers/o03/ /
+COPY --from=builder /out/layers/o04/ /
+COPY --from=builder /out/layers/o05/ /
+COPY --from=builder /out/layers/o06/ /
+COPY --from=builder /out/layers/o07/ /
+COPY --from=builder /out/layers/o08/ /
+COPY --from=builder /out/layers/o09/ /
+COPY --from=builder /out/layers/o10/ /
+COPY --from=builder /out/layers/o11/ /
+COPY --from=builder /out/layers/o12/ /
+COPY --from=builder /out/layers/o13/ /
+COPY --from=builder /out/layers/o14/ /
+COPY --from=builder /out/layers/o15/ /
+COPY --from=builder /out/layers/o16/ /
+COPY --from=builder /out/layers/o17/ /
+COPY --from=builder /out/layers/o18/ /
+COPY --from=builder /out/layers/o19/ /
+COPY --from=builder /out/layers/o20/ /
+COPY --from=builder /out/layers/o21/ /
+COPY --from=builder /out/layers/o22/ /
+COPY --from=builder /out/layers/o23/ /
 COPY --from=builder /out/layers/p00/ /
 COPY --from=builder /out/layers/p01/ /
 COPY --from=builder /out/layers/p02/ /
@@ -175,34 +195,6 @@ COPY --from=builder /out/layers/p16/ /
 COPY --from=builder /out/layers/p17/ /
 COPY --from=builder /out/layers/p18/ /
 COPY --from=builder /out/layers/p19/ /
-COPY --from=builder /out/layers/p20/ /
-COPY --from=builder /out/layers/p21/ /
-COPY --from=builder /out/layers/p22/ /
-COPY --from=builder /out/layers/p23/ /
-COPY --from=builder /out/layers/p24/ /
-COPY --from=builder /out/layers/p25/ /
-COPY --from=builder /out/layers/p26/ /
-COPY --from=builder /out/layers/p27/ /
-COPY --from=builder /out/layers/p28/ /
-COPY --from=builder /out/layers/p29/ /
-COPY --from=builder /out/layers/p30/ /
-COPY --from=builder /out/layers/p31/ /
-COPY --from=builder /out/layers/p32/ /
-COPY --from=builder /out/layers/p33/ /
-COPY --from=builder /out/layers/p34/ /
-COPY --from=builder /out/layers/p35/ /
-COPY --from=builder /out/layers/p36/ /
-COPY --from=builder /out/layers/p37/ /
-COPY --from=builder /out/layers/p38/ /
-COPY --from=builder /out/layers/p39/ /
-COPY --from=builder /out/layers/p40/ /
-COPY --from=builder /out/layers/p41/ /
-COPY --from=builder /out/layers/p42/ /
-COPY --from=builder /out/layers/p43/ /
-COPY --from=builder /out/layers/p44/ /
-COPY --from=builder /out/layers/p45/ /
-COPY --from=builder /out/layers/p46/ /
-COPY --from=builder /out/layers/p47/ /
 COPY --from=builder /out/layers/simple/ /
 COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /

@@ -1,4 +1,4 @@
-"""Issue 16: what a one-project refresh of a 1 GB mirror ships, and what layering costs the build.
+"""Issues 16 and 24: what a one-project change of a 1 GB mirror ships, and what layering costs the build.
 
 The data-science set (jupyterlab, pandas, scikit-learn, matplotlib, seaborn,
 requests) for the default 10 targets is built twice through scripts/build,
@@ -7,7 +7,10 @@ Shipped bytes: the delta bundle (scripts/bundle --since) and the blobs a real
 registry (Debian's docker-registry on 127.0.0.1) stores for the second push,
 both against the full image. Build cost: the same --no-cache image build with
 the generated layer COPYs and with the single COPY of the whole tree the
-images had before, interleaved.
+images had before, interleaved. And, from the layer plan (no build): the
+worst case over every project of the set of what adding, removing or
+upgrading that one project ships beyond its own files, against the plan
+before issue 24 (48 buckets by name hash) in the same run.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import re
 import subprocess
 import time
 
-from common import REPO, Settings, free_port, log, median, process, rmtree, run, timed, wait_http
+from common import REPO, TAG, Settings, free_port, log, median, process, rmtree, run, timed, wait_http
 from report import Goal, Section, Table, mb, secs, times
 
+from mirror import layers as plan
 from mirror.layers import ORDER
 
 SET = ["jupyterlab", "pandas", "scikit-learn", "matplotlib", "requests"]
@@ -38,7 +42,7 @@ def suite(settings: Settings) -> Section:
     env = {**os.environ}
     images = {}
     for name, path in sets.items():
-        tag = f"bench-layers-{name}"
+        tag = f"{TAG}-layers-{name}"
         log(f"layers: building the data-science set ({name}: {path.read_text().split()[-1]})")
         run([str(REPO / "scripts" / "build"), "mirror"], env={**env, "TAG": tag, "REQUIREMENTS": str(path)},
             cwd=REPO, timeout=3600)
@@ -81,16 +85,16 @@ def _measure(settings: Settings, work, images: dict[str, str], sets) -> Section:
             dockerfile = REPO / "Dockerfile" if variant == "layered" else single_dockerfile
             took = timed(["docker", "buildx", "bake", "--no-cache", "--allow", f"fs.read={work}",
                           "--allow", "fs.read=/etc/ssl/certs/ca-certificates.crt",
-                          "--set", f"mirror.dockerfile={dockerfile}", "--set", f"mirror.tags=pypi-mirror:bench-{variant}",
+                          "--set", f"mirror.dockerfile={dockerfile}", "--set", f"mirror.tags=pypi-mirror:{TAG}-{variant}",
                           "mirror"], cwd=REPO, timeout=3600,
                          env={**os.environ, "REQUIREMENTS": str(sets["after"]), "BUILDER_IMAGE": builder,
                               "RUNTIME_IMAGE": runtime,
                               "CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt"})
             (layered if variant == "layered" else single).append(took)
             log(f"layers: build round {round_ + 1}/{rounds} {variant}: {took:.0f} s")
-    sizes = {v: _blob_bytes(f"pypi-mirror:bench-{v}") for v in ("layered", "single")}
+    sizes = {v: _blob_bytes(f"pypi-mirror:{TAG}-{v}") for v in ("layered", "single")}
     for variant in ("layered", "single"):
-        subprocess.run(["docker", "rmi", "-f", f"pypi-mirror:bench-{variant}"], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", f"pypi-mirror:{TAG}-{variant}"], capture_output=True)
 
     layered_s, single_s = median(layered), median(single)
     budget = 0.10 * full + own
