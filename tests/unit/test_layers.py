@@ -113,7 +113,16 @@ def test_the_dockerfile_copies_every_layer_in_order_in_both_images():
     # overlayfs stacks at most 127 layers: the tree's, the appliance's own two
     # (config and hooks, the project map) and the runtime base's (the official
     # nginx image: 7), with room to spare for a larger base.
+    assert len(layers.ORDER) == 47
     assert len(layers.ORDER) + 2 + 7 <= 127 - 60
+
+
+def test_more_large_projects_than_slots_keep_the_largest_apart_and_say_so(caplog):
+    sizes = {f"big-{i:02d}": (10 + i) * MB for i in range(layers.OWN_SLOTS + 2)}
+    plan = layers.assign(sizes)
+    assert {plan[f"big-{i:02d}"] for i in range(2, layers.OWN_SLOTS + 2)} == set(layers.OWN)
+    assert plan["big-00"] == layers.bucket("big-00") and plan["big-01"] == layers.bucket("big-01")
+    assert "26 projects need a layer of their own, 24 slots: big-00 big-01 share their buckets" in caplog.text
 
 
 def test_the_stated_bound_meets_the_goal():
@@ -130,7 +139,7 @@ def test_a_large_project_has_a_layer_of_its_own_and_small_ones_share_buckets():
     plan = layers.assign(DATA_SCIENCE)
     own = {name for name, layer in plan.items() if layer in layers.OWN}
     assert {"scipy", "numpy", "pandas", "matplotlib", "scikit-learn", "jupyterlab"} <= own
-    assert len(own) <= layers.OWN_SLOTS
+    assert len(own) == 14 <= layers.OWN_SLOTS
     assert len({plan[name] for name in own}) == len(own)  # one each
     assert plan["tomli"] == layers.bucket("tomli")
     for name in own:
