@@ -77,12 +77,13 @@ def _measure(settings: Settings, work, images: dict[str, str], sets) -> Section:
     rounds = settings.count(2, 1)
     builder, runtime = run(["bash", "-c", "ME=bench; . scripts/lib/bases.sh; choose_bases; "
                             "echo $BUILDER_IMAGE $RUNTIME_IMAGE"], cwd=REPO).stdout.split()[-2:]
-    layered, single = [], []
+    layered, single, loads = [], [], []
     single_dockerfile = work / "Dockerfile.single"
     single_dockerfile.write_text(_single_layer_dockerfile())
     for round_ in range(rounds):
         for variant in ("layered", "single") if round_ % 2 == 0 else ("single", "layered"):
             dockerfile = REPO / "Dockerfile" if variant == "layered" else single_dockerfile
+            loads.append(os.getloadavg()[0])
             took = timed(["docker", "buildx", "bake", "--no-cache", "--allow", f"fs.read={work}",
                           "--allow", "fs.read=/etc/ssl/certs/ca-certificates.crt",
                           "--set", f"mirror.dockerfile={dockerfile}", "--set", f"mirror.tags=pypi-mirror:{TAG}-{variant}",
@@ -108,7 +109,7 @@ def _measure(settings: Settings, work, images: dict[str, str], sets) -> Section:
     ), f"the data-science set, 10 targets; refresh: {BEFORE} -> {AFTER}"))
     section.tables.append(Table(("build", "seconds", "image bytes", "ratio"), (
         ("single COPY of the tree (before)", secs(single_s), mb(sizes["single"]), "1.00x"),
-        (f"{len(ORDER)} tree layers (now)", secs(layered_s), mb(sizes["layered"]),
+        (f"{len(ORDER)} tree layers (mirror/layers.py)", secs(layered_s), mb(sizes["layered"]),
          times(layered_s / single_s)),
     ), f"docker buildx bake --no-cache, downloads from the build's cache mount; median of {rounds}"))
     section.goals += [
@@ -124,6 +125,8 @@ def _measure(settings: Settings, work, images: dict[str, str], sets) -> Section:
         "The delta bundle is gzip-compressed; wheels barely compress, so its size is close to the changed "
         "layers' bytes.",
         "Registry bytes: what the registry's storage grew by during the second push (blobs and manifests).",
+        f"Load average (1 min) at the start of each timed build: {', '.join(f'{x:.1f}' for x in loads)} "
+        "on 2 cores: other engineers' builds and tests ran at the same time; rounds are interleaved.",
     ]
     return section
 

@@ -6,10 +6,10 @@ slots. What a one-project change costs is what registries, `docker load`
 and delta bundles must ship: every layer whose content is new, wherever it
 sits (they skip a blob they have by its digest). The plan (assign()):
 
-    o00 .. o23   one project each: every project whose files reach OWN_BYTES
+    o00 .. o17   one project each: every project whose files reach OWN_BYTES
                  (4 MB), in name order; the rest of these slots stay empty
-    p00 .. p19   the other projects in buckets by a hash of the name; a
-                 bucket over BUCKET_CAP (6 MB) hands its largest projects,
+    p00 .. p09   the other projects in buckets by a hash of the name; a
+                 bucket over BUCKET_CAP (8 MB) hands its largest projects,
                  one by one, a slot of their own until it fits
     simple       the index pages: change when any project does (small)
     osv          the vulnerability data: changes with the advisory export
@@ -27,9 +27,10 @@ while at most OWN_SLOTS projects need a slot of their own (the data-science
 set of bench/ needs 14); beyond that the largest keep theirs and the others
 go back to their buckets (the build log says so).
 
-Layer budget (overlayfs stacks at most 127): 47 tree layers, 2 of the
-appliance's own (nginx config and hooks, the project map), leaving 78 for
-the runtime base image (the official nginx image has 7).
+Layer budget (overlayfs stacks at most 127): 31 tree layers, 2 of the
+appliance's own (nginx config and hooks, the project map), leaving 94 for
+the runtime base image (the official nginx image has 7). Few layers keep
+the build fast: each COPY costs a fixed ~0.2 s here (BENCHMARKS.md, layers).
 
 The Dockerfile's COPY lines for these are generated from this module
 (`python3 -m mirror.layers --write`); tests/unit/test_layers.py keeps them in step.
@@ -55,9 +56,9 @@ from mirror.stamp import NO_TIME  # a file with no time of its own
 
 MB = 1_000_000
 OWN_BYTES = 4 * MB      # a project this large gets a layer of its own
-BUCKET_CAP = 6 * MB     # a bucket larger than this hands out its largest projects
-OWN_SLOTS = 24
-BUCKETS = 20
+BUCKET_CAP = 8 * MB     # a bucket larger than this hands out its largest projects
+OWN_SLOTS = 18
+BUCKETS = 10
 # What a one-project change ships beyond the project's own files, from the
 # package layers (the index pages, documents and project map come on top).
 REMAINDER_BOUND = 2 * BUCKET_CAP
