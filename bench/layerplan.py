@@ -64,7 +64,8 @@ def suite(settings: Settings) -> Section:
     ]
     section.notes += [
         "Package layers only: the index pages, the documents and nginx's project map change with every "
-        "change too (under 1 MB for this set: the layers suite's delta bundle for a 0.3 MB project was 0.8 MB).",
+        "change too (under 1 MB for this set: the layers suite's delta bundle of 2026-12-01, which carried "
+        "them and seaborn's bucket, was 0.8 MB).",
         "Bytes are the wheels' sizes from the upstream's pages; the image adds each wheel's .metadata.",
         f"Load average at the end: {os.getloadavg()[0]:.1f} (2 cores); the plan computation does not depend on it.",
     ]
