@@ -2,9 +2,9 @@
 
 An image layer is one COPY, and the Dockerfile's COPY lines are fixed (they
 are generated from ORDER below), so the tree goes into a fixed set of layer
-slots. What a one-project change costs is what registries, `docker load`
-and delta bundles must ship: every layer whose content is new, wherever it
-sits (they skip a blob they have by its digest). The plan (assign()):
+slots. What a one-project change costs is what registries and delta
+bundles must ship: every layer whose content is new (they skip a blob they
+have by its digest). The plan (assign()):
 
     o00 .. o17   one project each: every project whose files reach OWN_BYTES
                  (4 MB), in name order; the rest of these slots stay empty
