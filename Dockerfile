@@ -62,7 +62,8 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     --mount=type=bind,from=inputs,target=/inputs \
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
-    python3 build.py build --out /out/pypi --nginx-map /out/nginx/projects.map --cache-dir /cache; \
+    python3 build.py build --out /out/pypi --nginx-map /out/map/etc/pypi-mirror/nginx/projects.map --cache-dir /cache; \
+    python3 -m mirror.stamp /out/map; \
     env -u PYPI_MIRROR_INDEX_URL -u NETRC -u PYPI_MIRROR_INDEX_CREDENTIALS python3 -m mirror.layers /out/pypi /out/layers
 
 # The tree's build time and identity, for scripts/build (the images' epoch
@@ -73,10 +74,28 @@ COPY --from=builder /out/pypi/mirror.json /out/pypi/lock.json /
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
 # The tree in layers that stay the same when unrelated projects change
-# (mirror/layers.py): packages by project-name bucket, then the index pages,
-# the vulnerability data and the documents. Put new top-level tree entries
+# (mirror/layers.py): the large projects one a layer, the others in buckets
+# by project name, then the index pages, the vulnerability data and the documents. Put new top-level tree entries
 # in the tree, not here: mirror/layers.py routes them.
 # BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/o00/ /
+COPY --from=builder /out/layers/o01/ /
+COPY --from=builder /out/layers/o02/ /
+COPY --from=builder /out/layers/o03/ /
+COPY --from=builder /out/layers/o04/ /
+COPY --from=builder /out/layers/o05/ /
+COPY --from=builder /out/layers/o06/ /
+COPY --from=builder /out/layers/o07/ /
+COPY --from=builder /out/layers/o08/ /
+COPY --from=builder /out/layers/o09/ /
+COPY --from=builder /out/layers/o10/ /
+COPY --from=builder /out/layers/o11/ /
+COPY --from=builder /out/layers/o12/ /
+COPY --from=builder /out/layers/o13/ /
+COPY --from=builder /out/layers/o14/ /
+COPY --from=builder /out/layers/o15/ /
+COPY --from=builder /out/layers/o16/ /
+COPY --from=builder /out/layers/o17/ /
 COPY --from=builder /out/layers/p00/ /
 COPY --from=builder /out/layers/p01/ /
 COPY --from=builder /out/layers/p02/ /
@@ -87,64 +106,57 @@ COPY --from=builder /out/layers/p06/ /
 COPY --from=builder /out/layers/p07/ /
 COPY --from=builder /out/layers/p08/ /
 COPY --from=builder /out/layers/p09/ /
-COPY --from=builder /out/layers/p10/ /
-COPY --from=builder /out/layers/p11/ /
-COPY --from=builder /out/layers/p12/ /
-COPY --from=builder /out/layers/p13/ /
-COPY --from=builder /out/layers/p14/ /
-COPY --from=builder /out/layers/p15/ /
-COPY --from=builder /out/layers/p16/ /
-COPY --from=builder /out/layers/p17/ /
-COPY --from=builder /out/layers/p18/ /
-COPY --from=builder /out/layers/p19/ /
-COPY --from=builder /out/layers/p20/ /
-COPY --from=builder /out/layers/p21/ /
-COPY --from=builder /out/layers/p22/ /
-COPY --from=builder /out/layers/p23/ /
-COPY --from=builder /out/layers/p24/ /
-COPY --from=builder /out/layers/p25/ /
-COPY --from=builder /out/layers/p26/ /
-COPY --from=builder /out/layers/p27/ /
-COPY --from=builder /out/layers/p28/ /
-COPY --from=builder /out/layers/p29/ /
-COPY --from=builder /out/layers/p30/ /
-COPY --from=builder /out/layers/p31/ /
-COPY --from=builder /out/layers/p32/ /
-COPY --from=builder /out/layers/p33/ /
-COPY --from=builder /out/layers/p34/ /
-COPY --from=builder /out/layers/p35/ /
-COPY --from=builder /out/layers/p36/ /
-COPY --from=builder /out/layers/p37/ /
-COPY --from=builder /out/layers/p38/ /
-COPY --from=builder /out/layers/p39/ /
-COPY --from=builder /out/layers/p40/ /
-COPY --from=builder /out/layers/p41/ /
-COPY --from=builder /out/layers/p42/ /
-COPY --from=builder /out/layers/p43/ /
-COPY --from=builder /out/layers/p44/ /
-COPY --from=builder /out/layers/p45/ /
-COPY --from=builder /out/layers/p46/ /
-COPY --from=builder /out/layers/p47/ /
 COPY --from=builder /out/layers/simple/ /
 COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /
 # END layers generated from mirror/layers.py
 
+# The appliance's own files (nginx config, the entry point and its hooks),
+# laid out as they sit in the image, every file and folder with one fixed time
+# and a content-derived mode (mirror/stamp.py). COPYed straight from the
+# context they would carry the clone's checkout times, and the folders a COPY
+# makes the wall clock: the image ID would differ between clones.
+FROM ${BUILDER_IMAGE} AS appliance-files
+ENV PATH=/usr/local/bin:/usr/bin:/bin
+COPY nginx/*.conf nginx/osv.js /files/etc/pypi-mirror/nginx/
+COPY nginx/auth/ /files/etc/pypi-mirror/nginx/auth/
+COPY nginx/docker-entrypoint.sh /files/
+COPY nginx/entrypoint.d/ /files/docker-entrypoint.d/
+COPY mirror/stamp.py /stamp.py
+RUN ["python3", "/stamp.py", "/files"]
+
 FROM ${RUNTIME_IMAGE} AS mirror
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# The official nginx image's own hooks edit /etc/nginx, which this image does
-# not use; only ours run.
-RUN ["/bin/rm", "-rf", "/docker-entrypoint.d"]
-COPY nginx/*.conf nginx/osv.js /etc/pypi-mirror/nginx/
-COPY nginx/auth/ /etc/pypi-mirror/nginx/auth/
-COPY nginx/docker-entrypoint.sh /docker-entrypoint.sh
-COPY nginx/entrypoint.d/ /docker-entrypoint.d/
-COPY --from=builder /out/nginx/projects.map /etc/pypi-mirror/nginx/projects.map
+# No RUN in this stage: its layer would hold /etc with the wall clock (the
+# build's own mounts touch it) and, on the official nginx image, a whiteout
+# timed by the wall clock. The official image's hooks in /docker-entrypoint.d
+# stay; the entry point skips them (nginx/docker-entrypoint.sh).
+# Each COPY to / brings its folders with their fixed times.
+COPY --from=appliance-files /files/ /
+COPY --from=builder /out/map/ /
 # The tree in layers that stay the same when unrelated projects change
-# (mirror/layers.py): packages by project-name bucket, then the index pages,
-# the vulnerability data and the documents. Put new top-level tree entries
+# (mirror/layers.py): the large projects one a layer, the others in buckets
+# by project name, then the index pages, the vulnerability data and the documents. Put new top-level tree entries
 # in the tree, not here: mirror/layers.py routes them.
 # BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+COPY --from=builder /out/layers/o00/ /
+COPY --from=builder /out/layers/o01/ /
+COPY --from=builder /out/layers/o02/ /
+COPY --from=builder /out/layers/o03/ /
+COPY --from=builder /out/layers/o04/ /
+COPY --from=builder /out/layers/o05/ /
+COPY --from=builder /out/layers/o06/ /
+COPY --from=builder /out/layers/o07/ /
+COPY --from=builder /out/layers/o08/ /
+COPY --from=builder /out/layers/o09/ /
+COPY --from=builder /out/layers/o10/ /
+COPY --from=builder /out/layers/o11/ /
+COPY --from=builder /out/layers/o12/ /
+COPY --from=builder /out/layers/o13/ /
+COPY --from=builder /out/layers/o14/ /
+COPY --from=builder /out/layers/o15/ /
+COPY --from=builder /out/layers/o16/ /
+COPY --from=builder /out/layers/o17/ /
 COPY --from=builder /out/layers/p00/ /
 COPY --from=builder /out/layers/p01/ /
 COPY --from=builder /out/layers/p02/ /
@@ -155,44 +167,6 @@ COPY --from=builder /out/layers/p06/ /
 COPY --from=builder /out/layers/p07/ /
 COPY --from=builder /out/layers/p08/ /
 COPY --from=builder /out/layers/p09/ /
-COPY --from=builder /out/layers/p10/ /
-COPY --from=builder /out/layers/p11/ /
-COPY --from=builder /out/layers/p12/ /
-COPY --from=builder /out/layers/p13/ /
-COPY --from=builder /out/layers/p14/ /
-COPY --from=builder /out/layers/p15/ /
-COPY --from=builder /out/layers/p16/ /
-COPY --from=builder /out/layers/p17/ /
-COPY --from=builder /out/layers/p18/ /
-COPY --from=builder /out/layers/p19/ /
-COPY --from=builder /out/layers/p20/ /
-COPY --from=builder /out/layers/p21/ /
-COPY --from=builder /out/layers/p22/ /
-COPY --from=builder /out/layers/p23/ /
-COPY --from=builder /out/layers/p24/ /
-COPY --from=builder /out/layers/p25/ /
-COPY --from=builder /out/layers/p26/ /
-COPY --from=builder /out/layers/p27/ /
-COPY --from=builder /out/layers/p28/ /
-COPY --from=builder /out/layers/p29/ /
-COPY --from=builder /out/layers/p30/ /
-COPY --from=builder /out/layers/p31/ /
-COPY --from=builder /out/layers/p32/ /
-COPY --from=builder /out/layers/p33/ /
-COPY --from=builder /out/layers/p34/ /
-COPY --from=builder /out/layers/p35/ /
-COPY --from=builder /out/layers/p36/ /
-COPY --from=builder /out/layers/p37/ /
-COPY --from=builder /out/layers/p38/ /
-COPY --from=builder /out/layers/p39/ /
-COPY --from=builder /out/layers/p40/ /
-COPY --from=builder /out/layers/p41/ /
-COPY --from=builder /out/layers/p42/ /
-COPY --from=builder /out/layers/p43/ /
-COPY --from=builder /out/layers/p44/ /
-COPY --from=builder /out/layers/p45/ /
-COPY --from=builder /out/layers/p46/ /
-COPY --from=builder /out/layers/p47/ /
 COPY --from=builder /out/layers/simple/ /
 COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /

@@ -182,7 +182,8 @@ variable "FILE_INPUTS_SHA256" {
 }
 
 # The epoch of the images: BuildKit's SOURCE_DATE_EPOCH (config and history
-# times, and with rewrite-timestamp every file time in the layers).
+# times). File times in the layers do not come from it: the Dockerfile sets
+# each from content (README, "Reproducible image IDs").
 function "epoch" {
   params = []
   result = IMAGE_EPOCH != "" ? IMAGE_EPOCH : SOURCE_DATE_EPOCH
@@ -344,7 +345,9 @@ target "_common" {
     }, MANIFEST_SHA256 == "" ? {} : {
     "io.pypi-mirror.manifest.sha256" = MANIFEST_SHA256
   })
-  # Same lock, bases and source, same image ID: every file time is clamped to the epoch.
+  # rewrite-timestamp clamps file times to the epoch where the exporter honours
+  # it; Docker's own image store does not (and --load replaces this output),
+  # so the image ID does not rely on it: every time is set from content.
   output = ["type=docker,rewrite-timestamp=true"]
   secret = concat(
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],

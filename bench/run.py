@@ -20,6 +20,7 @@ sys.path.insert(0, str(REPO))  # scale.py drives the mirror package directly
 import auth  # noqa: E402
 import buildtime  # noqa: E402
 import osv  # noqa: E402
+import layerplan  # noqa: E402
 import layers  # noqa: E402
 import matrix  # noqa: E402
 import pages  # noqa: E402
@@ -37,6 +38,7 @@ SUITES = {
     "tls-load": tls.suite,
     "osv": osv.suite,
     "layers": layers.suite,
+    "layer-plan": layerplan.suite,
     "auth": auth.suite,
     "pages": pages.suite,
     "trust": trust.suite,

@@ -1,16 +1,36 @@
 """The finished tree -> image layers that stay the same when unrelated projects change.
 
-An image layer is one COPY. A single COPY of the whole tree makes a refresh
-that upgrades one project re-ship every byte; one COPY per file would pass
-overlayfs's layer limit (127). So the packages go into a fixed number of
-buckets by a hash of the project name (a project's files, their .metadata and
-.provenance always share a bucket), and the rest into three layers that change for
-their own reasons, in this order:
+An image layer is one COPY, and the Dockerfile's COPY lines are fixed (they
+are generated from ORDER below), so the tree goes into a fixed set of layer
+slots. What a one-project change costs is what registries and delta
+bundles must ship: every layer whose content is new (they skip a blob they
+have by its digest). The plan (assign()):
 
-    p00 .. p47   packages/ by project: change when that project does
+    o00 .. o17   one project each: every project whose files reach OWN_BYTES
+                 (4 MB), in name order; the rest of these slots stay empty
+    p00 .. p09   the other projects in buckets by a hash of the name; a
+                 bucket over BUCKET_CAP (8 MB) hands its largest projects,
+                 one by one, a slot of their own until it fits
     simple       the index pages: change when any project does (small)
     osv          the vulnerability data: changes with the advisory export
     docs         index.html, mirror.json, lock.json, audit.json, ...: every build
+
+A project's files, their .metadata and .provenance always share a layer. Adding,
+removing or upgrading one project P changes P's own layer, or P's bucket
+and the own layers of that bucket's projects that gain or lose one: at most
+P's own bytes + 2 x BUCKET_CAP (the bucket after the change, and what it
+handed out), plus the index pages, documents and nginx's project map
+(REMAINDER_BOUND; tests/unit/test_layers.py proves it over the plan). Every
+other layer keeps its content: which layer a project gets depends only on
+its own size and name, and on the bucket it hashes to. The bound holds
+while at most OWN_SLOTS projects need a slot of their own (the data-science
+set of bench/ needs 14); beyond that the largest keep theirs and the others
+go back to their buckets (the build log says so).
+
+Layer budget (overlayfs stacks at most 127): 31 tree layers, 2 of the
+appliance's own (nginx config and hooks, the project map), leaving 94 for
+the runtime base image (the official nginx image has 7). Few layers keep
+the build fast: each COPY costs a fixed ~0.2 s here (BENCHMARKS.md, layers).
 
 The Dockerfile's COPY lines for these are generated from this module
 (`python3 -m mirror.layers --write`); tests/unit/test_layers.py keeps them in step.
@@ -21,8 +41,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -30,14 +52,26 @@ from packaging.utils import canonicalize_name
 from mirror.errors import InputError
 from mirror.knobs import REPO, splice
 from mirror.manifest import parse_time
+from mirror.stamp import NO_TIME  # a file with no time of its own
 
-BUCKETS = 48
+MB = 1_000_000
+OWN_BYTES = 4 * MB      # a project this large gets a layer of its own
+BUCKET_CAP = 8 * MB     # a bucket larger than this hands out its largest projects
+OWN_SLOTS = 18
+BUCKETS = 10
+# What a one-project change ships beyond the project's own files, from the
+# package layers (the index pages, documents and project map come on top).
+REMAINDER_BOUND = 2 * BUCKET_CAP
 PACKAGES = "packages"
 OWN_LAYERS = {"simple": "simple", "osv": "osv"}  # top-level entry -> layer; everything else: docs
-ORDER = [f"p{i:02d}" for i in range(BUCKETS)] + ["simple", "osv", "docs"]
+OWN = [f"o{i:02d}" for i in range(OWN_SLOTS)]
+ORDER = OWN + [f"p{i:02d}" for i in range(BUCKETS)] + ["simple", "osv", "docs"]
+
+log = logging.getLogger(__name__)
 
 
 def bucket(project: str) -> str:
+    """The bucket a project hashes to (its layer unless it needs one of its own)."""
     digest = hashlib.sha256(canonicalize_name(project).encode()).digest()
     return f"p{int.from_bytes(digest[:4], 'big') % BUCKETS:02d}"
 
@@ -54,26 +88,85 @@ def of_file(name: str) -> str:
     return name
 
 
+def assign(sizes: Mapping[str, int]) -> dict[str, str]:
+    """Project (canonical name) -> layer, from each project's bytes (files and their companions).
+
+    Deterministic and local: a project's layer depends on its own size and
+    name and on the other projects of its bucket, nothing else (while the
+    own slots suffice).
+    """
+    sizes = {canonicalize_name(name): size for name, size in sizes.items()}
+    own = {name for name, size in sizes.items() if size >= OWN_BYTES}
+    members: dict[str, list[str]] = {}
+    for name in sizes:
+        if name not in own:
+            members.setdefault(bucket(name), []).append(name)
+    for names in members.values():
+        # Largest first (ties by name), out until the rest fits.
+        names.sort(key=lambda n: (-sizes[n], n))
+        total = sum(sizes[n] for n in names)
+        while total > BUCKET_CAP:
+            total -= sizes[names[0]]
+            own.add(names.pop(0))
+    if len(own) > OWN_SLOTS:
+        keep = set(sorted(own, key=lambda n: (-sizes[n], n))[:OWN_SLOTS])
+        log.warning("%d projects need a layer of their own, %d slots: %s share their buckets, so a change "
+                    "to one of them ships its bucket", len(own), OWN_SLOTS, " ".join(sorted(own - keep)))
+        own = keep
+    layers = {name: bucket(name) for name in sizes}
+    layers.update(zip(sorted(own), OWN))
+    return layers
+
+
+def shipped(before: Mapping[str, int], after: Mapping[str, int], changed: str | None = None) -> int:
+    """Bytes of the package layers of the after-plan whose content the before-plan lacks.
+
+    A layer's content is the set of projects in it; `changed` names a project
+    whose files differ (an upgrade), so every layer holding it is new.
+    """
+    def contents(sizes: Mapping[str, int]) -> dict[str, frozenset[str]]:
+        grouped: dict[str, set[str]] = {}
+        for name, layer in assign(sizes).items():
+            grouped.setdefault(layer, set()).add(name)
+        return {layer: frozenset(names) for layer, names in grouped.items()}
+
+    changed = canonicalize_name(changed) if changed else None
+    old = set(contents(before).values())
+    sizes = {canonicalize_name(name): size for name, size in after.items()}
+    return sum(sum(sizes[n] for n in names) for names in contents(after).values()
+               if names not in old or changed in names)
+
+
+def project_bytes(tree: Path) -> dict[str, int]:
+    """Each project's bytes in the tree's packages/ (its files and their companions)."""
+    owner = _owners(tree)
+    sizes: dict[str, int] = {}
+    for path in sorted((tree / PACKAGES).iterdir()):
+        name = owner.get(of_file(path.name))
+        if name is None:
+            raise InputError(f"{path}: not a file of the lock")
+        sizes[name] = sizes.get(name, 0) + path.stat().st_size
+    return sizes
+
+
 def plan(tree: Path) -> dict[Path, str]:
     """Each top-level entry of the tree, or each file of packages/, -> the layer it goes to."""
-    lock = json.loads((tree / "lock.json").read_text(encoding="utf-8"))
-    owner = {f["filename"]: f["name"] for f in lock["files"]}
+    owner = _owners(tree)
+    project_layer = assign(project_bytes(tree)) if (tree / PACKAGES).is_dir() else {}
     layers: dict[Path, str] = {}
     for entry in sorted(tree.iterdir()):
         if entry.name != PACKAGES:
             layers[entry] = OWN_LAYERS.get(entry.name, "docs")
             continue
         for path in sorted(entry.iterdir()):
-            filename = of_file(path.name)
-            if filename not in owner:
-                raise InputError(f"{path}: not a file of the lock")
-            layers[path] = bucket(owner[filename])
+            layers[path] = project_layer[canonicalize_name(owner[of_file(path.name)])]
     return layers
 
 
-# A file with no time of its own: 1970-01-01T00:00:01Z. Not 0: BuildKit's COPY
-# takes a file time of 0 for "unset" and gives it the image's epoch.
-NO_TIME = 1
+def _owners(tree: Path) -> dict[str, str]:
+    lock = json.loads((tree / "lock.json").read_text(encoding="utf-8"))
+    return {f["filename"]: f["name"] for f in lock["files"]}
+
 
 # Where the tree sits in both images. Each layer folder holds this whole path,
 # so a COPY to / brings its folders with their own (fixed) times: BuildKit

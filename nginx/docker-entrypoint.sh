@@ -16,6 +16,15 @@ nginx | /usr/sbin/nginx)
     # sorted glob is the run order (no need for `sort -V`).
     for hook in /docker-entrypoint.d/*.sh; do
         [ -e "$hook" ] || continue
+        case "${hook##*/}" in
+        # The official nginx image's own hooks: they edit /etc/nginx, which
+        # this image does not use. Deleting them would take a RUN in the
+        # image, whose layer carries the wall clock (no reproducible ID).
+        10-listen-on-ipv6-by-default.sh | 20-envsubst-on-templates.sh | 30-tune-worker-processes.sh)
+            log "info: skipping $hook, the base image's hook, not the appliance's"
+            continue
+            ;;
+        esac
         if [ -x "$hook" ]; then
             log "info: launching $hook"
             # A failing hook has printed its own one-line error; stop here.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 
 import pytest
@@ -96,3 +97,19 @@ def test_stops_fast_and_clean_on_a_stop_signal(mirror_image, internal_network, s
     wrapped.remove()
     assert elapsed < 5, f"{signal} took {elapsed:.1f} s to stop the container"
     assert status["StatusCode"] == 0
+
+
+def test_the_entry_point_skips_the_official_nginx_images_own_hooks(mirror_image, tmp_path):
+    """The official image ships its hooks in /docker-entrypoint.d; the appliance leaves them (deleting
+    them takes a RUN, whose layer holds the wall clock) and its entry point runs only its own."""
+    hook = tmp_path / "hook.sh"
+    hook.write_text("#!/bin/sh\necho base-image-hook-ran >&2\n")
+    hook.chmod(0o755)
+    result = subprocess.run(
+        ["docker", "run", "--rm", "-v", f"{hook}:/docker-entrypoint.d/20-envsubst-on-templates.sh:ro", mirror_image,
+         "/usr/sbin/nginx", "-c", "/etc/pypi-mirror/nginx/nginx.conf", "-e", "/dev/stderr", "-t"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skipping /docker-entrypoint.d/20-envsubst-on-templates.sh" in result.stderr, result.stderr[-3000:]
+    assert "base-image-hook-ran" not in result.stderr
+    assert "launching /docker-entrypoint.d/20-tls.sh" in result.stderr  # the appliance's own still run

@@ -1,9 +1,11 @@
 """Reproducible, layered images, and what a refresh ships: delta bundles and registry pushes.
 
-Two small mirrors that differ by one project (B = A + click) are built the
-way users build, through scripts/build. Then: a --no-cache rebuild of A has
-A's image IDs; A and B share every layer but click's bucket, the index pages
-and the documents; a bundle of B --since A's bundle carries only those, and
+Two small mirrors that differ by one project (A = six, idna, scipy and its
+numpy; B = A + tomli-w, 6.7 KB, which the old plan of 48 name-hash buckets
+put in one layer with every scipy wheel) are built the way users build,
+through scripts/build. Then: a --no-cache rebuild of A has A's image IDs; A
+and B share every layer but tomli-w's bucket, the index pages and the
+documents, and what B adds is tomli-w plus at most the plan's bound; a bundle of B --since A's bundle carries only those, and
 the far side assembles, checks and loads it; a real registry on 127.0.0.1
 takes A, gives it back with the same ID, and takes B uploading only the
 layers A lacked.
@@ -11,6 +13,7 @@ layers A lacked.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -23,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mirror.layers import ORDER, bucket
+from mirror.layers import ORDER, REMAINDER_BOUND, bucket
 from tests.integration.appliance import REPO, bake
 
 RUN = uuid.uuid4().hex[:6]
@@ -58,8 +61,8 @@ def layers_of(image: str) -> list[str]:
 @pytest.fixture(scope="module")
 def sets(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("sets")
-    (folder / "a.txt").write_text("six\nidna\n")
-    (folder / "b.txt").write_text("six\nidna\nclick\n")
+    (folder / "a.txt").write_text("six\nidna\nscipy\n")
+    (folder / "b.txt").write_text("six\nidna\nscipy\ntomli-w\n")
     return {"a": folder / "a.txt", "b": folder / "b.txt"}
 
 
@@ -85,7 +88,26 @@ def test_adding_one_project_changes_only_its_bucket_the_index_and_the_documents(
                for i, (x, y) in enumerate(zip(a, b)) if x != y}
     # The appliance also carries nginx's project-name map, just below the tree.
     extra = {"below the tree"} if name == "pypi-mirror" else set()
-    assert changed == {bucket("click"), "simple", "docs"} | extra
+    assert changed == {bucket("tomli-w"), "simple", "docs"} | extra
+
+
+def old_bucket(project: str) -> int:
+    """The layer the plan before issue 24 gave a project: 48 buckets by name hash, nothing else."""
+    return int.from_bytes(hashlib.sha256(project.encode()).digest()[:4], "big") % 48
+
+
+def test_a_small_project_whose_old_bucket_held_scipy_ships_itself_not_scipy(built, bundles):
+    assert old_bucket("tomli-w") == old_bucket("scipy")  # the case: one layer for both, before
+    lock = json.loads(sh("docker", "run", "--rm", "--entrypoint", "/bin/cat", f"pypi-mirror:b-{RUN}",
+                         "/srv/pypi/lock.json").stdout)
+    own = {name: sum(f["size"] for f in lock["files"] if f["name"] == name) for name in ("tomli-w", "scipy")}
+    sizes = {line.split()[0]: int(line.split()[1]) for line in (bundles / "b" / "BLOBS").read_text().splitlines()}
+    new_layers = set(layers_of(f"pypi-mirror:b-{RUN}")) - set(layers_of(f"pypi-mirror:a-{RUN}"))
+    shipped = sum(sizes[layer.removeprefix("sha256:")] for layer in new_layers)
+    # Its bucket, the index pages, the documents and the project map: tomli-w's
+    # own bytes plus at most the bound; scipy's wheel (tens of MB) stays put.
+    assert shipped <= own["tomli-w"] + REMAINDER_BOUND, shipped
+    assert shipped < own["scipy"] / 10, (shipped, own)
 
 
 @pytest.fixture(scope="module")
