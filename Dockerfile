@@ -63,8 +63,8 @@ RUN --mount=type=secret,id=ca_bundle --mount=type=secret,id=index_url --mount=ty
     --mount=type=cache,id=pypi-mirror-cache,target=/cache \
     set -eu; . /src/mirror/secrets.sh; cd /src; \
     python3 build.py build --out /out/pypi --nginx-map /out/map/etc/pypi-mirror/nginx/projects.map --cache-dir /cache; \
-    python3 -m mirror.stamp /out/map; \
-    env -u PYPI_MIRROR_INDEX_URL -u NETRC -u PYPI_MIRROR_INDEX_CREDENTIALS python3 -m mirror.layers /out/pypi /out/layers
+    python3 -m mirror.core.stamp /out/map; \
+    env -u PYPI_MIRROR_INDEX_URL -u NETRC -u PYPI_MIRROR_INDEX_CREDENTIALS python3 -m mirror.tree.layers /out/pypi /out/layers
 
 # The tree's build time and identity, for scripts/build (the images' epoch
 # and content labels are known only once the tree is).
@@ -74,10 +74,10 @@ COPY --from=builder /out/pypi/mirror.json /out/pypi/lock.json /
 # The tree alone, for `COPY --from=pypi-mirror-wheelhouse /srv/pypi /srv/pypi`.
 FROM scratch AS wheelhouse
 # The tree in layers that stay the same when unrelated projects change
-# (mirror/layers.py): the large projects one a layer, the others in buckets
+# (mirror/tree/layers.py): the large projects one a layer, the others in buckets
 # by project name, then the index pages, the vulnerability data and the documents. Put new top-level tree entries
-# in the tree, not here: mirror/layers.py routes them.
-# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+# in the tree, not here: mirror/tree/layers.py routes them.
+# BEGIN layers generated from mirror/tree/layers.py (python3 -m mirror.tree.layers --write)
 COPY --from=builder /out/layers/o00/ /
 COPY --from=builder /out/layers/o01/ /
 COPY --from=builder /out/layers/o02/ /
@@ -109,11 +109,11 @@ COPY --from=builder /out/layers/p09/ /
 COPY --from=builder /out/layers/simple/ /
 COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /
-# END layers generated from mirror/layers.py
+# END layers generated from mirror/tree/layers.py
 
 # The appliance's own files (nginx config, the entry point and its hooks),
 # laid out as they sit in the image, every file and folder with one fixed time
-# and a content-derived mode (mirror/stamp.py). COPYed straight from the
+# and a content-derived mode (mirror/core/stamp.py). COPYed straight from the
 # context they would carry the clone's checkout times, and the folders a COPY
 # makes the wall clock: the image ID would differ between clones.
 FROM ${BUILDER_IMAGE} AS appliance-files
@@ -122,7 +122,7 @@ COPY nginx/*.conf nginx/osv.js /files/etc/pypi-mirror/nginx/
 COPY nginx/auth/ /files/etc/pypi-mirror/nginx/auth/
 COPY nginx/docker-entrypoint.sh /files/
 COPY nginx/entrypoint.d/ /files/docker-entrypoint.d/
-COPY mirror/stamp.py /stamp.py
+COPY mirror/core/stamp.py /stamp.py
 RUN ["python3", "/stamp.py", "/files"]
 
 FROM ${RUNTIME_IMAGE} AS mirror
@@ -135,10 +135,10 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 COPY --from=appliance-files /files/ /
 COPY --from=builder /out/map/ /
 # The tree in layers that stay the same when unrelated projects change
-# (mirror/layers.py): the large projects one a layer, the others in buckets
+# (mirror/tree/layers.py): the large projects one a layer, the others in buckets
 # by project name, then the index pages, the vulnerability data and the documents. Put new top-level tree entries
-# in the tree, not here: mirror/layers.py routes them.
-# BEGIN layers generated from mirror/layers.py (python3 -m mirror.layers --write)
+# in the tree, not here: mirror/tree/layers.py routes them.
+# BEGIN layers generated from mirror/tree/layers.py (python3 -m mirror.tree.layers --write)
 COPY --from=builder /out/layers/o00/ /
 COPY --from=builder /out/layers/o01/ /
 COPY --from=builder /out/layers/o02/ /
@@ -170,7 +170,7 @@ COPY --from=builder /out/layers/p09/ /
 COPY --from=builder /out/layers/simple/ /
 COPY --from=builder /out/layers/osv/ /
 COPY --from=builder /out/layers/docs/ /
-# END layers generated from mirror/layers.py
+# END layers generated from mirror/tree/layers.py
 USER 101:101
 EXPOSE 8080 8443
 STOPSIGNAL SIGQUIT

@@ -4,7 +4,7 @@ The data-science set of the layers suite (jupyterlab, pandas, scikit-learn,
 matplotlib, seaborn, requests) is resolved for the default 10 targets and
 its files selected from the upstream's pages, as a build does, without
 downloading: each project's bytes are the sizes the pages give. For every
-project of the set, mirror/layers.py's plan says which package layers
+project of the set, mirror/tree/layers.py's plan says which package layers
 change when that project is removed, added back, or upgraded (its files
 replaced by new ones, 10 % larger): their bytes beyond the project's own
 are what the change ships for nothing. The baseline, in the same run: the
@@ -21,12 +21,12 @@ from common import Settings, log
 from layers import AFTER, SET
 from report import Goal, Section, Table, mb
 
-from mirror import layers
-from mirror.indexes import Indexes
+from mirror.core.uvtool import find_uv, uv_env
+from mirror.inputs.sources import read_sets, split_paths
 from mirror.pipeline import index_order, lock_requirements
-from mirror.resolve import find_uv, uv_env
 from mirror.settings import Settings as BuildSettings
-from mirror.sources import read_sets, split_paths
+from mirror.tree import layers
+from mirror.upstream.indexes import Indexes
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 GOAL_BYTES, GOAL_SHARE = 20 * layers.MB, 0.02
@@ -59,7 +59,7 @@ def suite(settings: Settings) -> Section:
     section.goals += [
         Goal("worst one-project change beyond its own files", f"<= {mb(goal)} (20 MB or 2 %, the larger)",
              mb(now[0]), now[0] <= goal),
-        Goal("the plan's stated bound (mirror/layers.py REMAINDER_BOUND)", f"<= {mb(goal)}",
+        Goal("the plan's stated bound (mirror/tree/layers.py REMAINDER_BOUND)", f"<= {mb(goal)}",
              mb(layers.REMAINDER_BOUND), layers.REMAINDER_BOUND <= goal),
     ]
     section.notes += [

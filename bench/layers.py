@@ -24,8 +24,8 @@ import time
 from common import REPO, TAG, Settings, free_port, log, median, process, rmtree, run, timed, wait_http
 from report import Goal, Section, Table, mb, secs, times
 
-from mirror import layers as plan
-from mirror.layers import ORDER
+from mirror.tree import layers as plan
+from mirror.tree.layers import ORDER
 
 SET = ["jupyterlab", "pandas", "scikit-learn", "matplotlib", "requests"]
 BEFORE, AFTER = "seaborn==0.13.1", "seaborn==0.13.2"
@@ -109,7 +109,7 @@ def _measure(settings: Settings, work, images: dict[str, str], sets) -> Section:
     ), f"the data-science set, 10 targets; refresh: {BEFORE} -> {AFTER}"))
     section.tables.append(Table(("build", "seconds", "image bytes", "ratio"), (
         ("single COPY of the tree (before)", secs(single_s), mb(sizes["single"]), "1.00x"),
-        (f"{len(ORDER)} tree layers (mirror/layers.py)", secs(layered_s), mb(sizes["layered"]),
+        (f"{len(ORDER)} tree layers (mirror/tree/layers.py)", secs(layered_s), mb(sizes["layered"]),
          times(layered_s / single_s)),
     ), f"docker buildx bake --no-cache, downloads from the build's cache mount; median of {rounds}"))
     section.goals += [
@@ -130,7 +130,7 @@ def _measure(settings: Settings, work, images: dict[str, str], sets) -> Section:
         "Each COPY is a BuildKit step with a fixed cost, whatever it copies, that grows with the machine's "
         "load (40 small COPYs: about 1 s at load 1.5, 6-10 s at load 7): issue 24 cut the tree from 51 layers "
         "to 31 (large projects alone, 10 capped buckets; fewer would loosen the one-project bound of "
-        "mirror/layers.py).",
+        "mirror/tree/layers.py).",
         "Since issue 24 the changed project shares a bucket (capped at 8 MB) with other small projects: the "
         "layer-plan section bounds what that adds for every project of the set.",
     ]

@@ -1,6 +1,6 @@
 """A minimal in-memory OSV query server: the baseline the appliance's endpoint is measured against.
 
-The same data (the export's records) and the same matcher (mirror/osvmatch.py),
+The same data (the export's records) and the same matcher (mirror/advisories/osvmatch.py),
 compiled once at start and held in memory: POST /v1/query answers
 {"vulns": [records]} or {}. Nothing else; not for use beyond the benchmark.
 """
@@ -13,7 +13,7 @@ import threading
 
 from packaging.utils import canonicalize_name
 
-from mirror.osvmatch import compile_record, matches, version_key
+from mirror.advisories.osvmatch import compile_record, matches, version_key
 
 
 class StandIn:

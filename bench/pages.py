@@ -2,7 +2,7 @@
 
 A synthetic site (every project with 10 versions, one file each, for 10
 targets; one project in 50 with known advisories) is written by the real
-page writer (mirror.landing.write_landing), served by the appliance image
+page writer (mirror.tree.landing.write_landing), served by the appliance image
 with that tree mounted over its /srv/pypi (--network host, real nginx with
 its sub_filter and CSP), and opened in Debian's chromium through Playwright.
 
@@ -97,12 +97,12 @@ def suite(settings: Settings) -> Section:
 
 def write_site(root: Path, count: int) -> float:
     """The real page writer over a synthetic model; the seconds it took."""
-    from mirror.audit import AuditReport, Finding
-    from mirror.index import IndexFile, Project
-    from mirror.landing import write_landing
-    from mirror.lock import Lock, LockedFile
-    from mirror.resolve import Pin
-    from mirror.targets import Target
+    from mirror.advisories.audit import AuditReport, Finding
+    from mirror.tree.index import IndexFile, Project
+    from mirror.tree.landing import write_landing
+    from mirror.resolve.lock import Lock, LockedFile
+    from mirror.resolve.pins import Pin
+    from mirror.inputs.targets import Target
 
     targets = [Target(p, platform) for p in PYTHONS for platform in PLATFORMS]
     names = [str(t) for t in targets]
@@ -129,7 +129,7 @@ def write_site(root: Path, count: int) -> float:
     audit = AuditReport("warn", True, sources=({"type": "osv-database", "file": "all.zip", "sha256": "0" * 64,
                                                  "records": 20000, "newest-modified": "2026-01-01T00:00:00Z"},),
                         audited=tuple(sorted({(f.name, f.version) for f in files})), findings=tuple(sorted(findings)))
-    lock.sha256  # rendered once per build for every stage (mirror/lock.py): not the pages' cost
+    lock.sha256  # rendered once per build for every stage (mirror/resolve/lock.py): not the pages' cost
     started = time.perf_counter()
     write_landing(projects, lock, root, audit, None, "2026-01-01T00:00:00Z")
     seconds = time.perf_counter() - started
@@ -185,7 +185,7 @@ def _section(results: dict, rounds: int, load: float) -> Section:
     ]
     section.notes += [
         f"Site: {VERSIONS} versions per project, one wheel each, {len(PYTHONS) * len(PLATFORMS)} targets, one "
-        "project in 50 with three known advisories; \"write the site\" is mirror.landing.write_landing: the "
+        "project in 50 with three known advisories; \"write the site\" is mirror.tree.landing.write_landing: the "
         "front page, one page per project, assets and client config.",
         "Served by the bench image with the tree mounted over /srv/pypi, --network host; load is the "
         "navigation's loadEventEnd.",

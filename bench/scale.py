@@ -8,7 +8,7 @@ files, copy, .metadata, pages, landing page, nginx map) with no network.
 Measured, each in a fresh child process so its peak RSS is its own:
 - the whole build from the lock at 1, 10, 100, 1,000 and 5,000 projects
   (time per file should stay flat);
-- index generation alone (mirror.index.build_projects + write_index) at
+- index generation alone (mirror.tree.index.build_projects + write_index) at
   5,000 projects: goal under 30 s and 500 MB;
 - the appliance serving the 5,000-project root page, against its usual
   (29-project) root page in the same run;
@@ -142,8 +142,8 @@ def _child(settings: Settings, mode: str, lock: Path, cache: Path, out: Path, ex
 
 def _measure(mode: str, lock: Path, cache: Path, out: Path, extra: Path) -> None:
     """Runs in the child: one measured step, then one JSON line on stdout."""
-    from mirror.index import PACKAGES, build_projects, write_index
-    from mirror.lock import read_lock
+    from mirror.tree.index import PACKAGES, build_projects, write_index
+    from mirror.resolve.lock import read_lock
     from mirror.pipeline import build
     from mirror.settings import Settings as MirrorSettings
 

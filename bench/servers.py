@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, ContextManager, NamedTuple
 
 import artifacts
-from mirror import simple  # run.py puts the repo on sys.path
+from mirror.upstream import simple  # run.py puts the repo on sys.path
 from common import (IMAGE, BenchError, Load, Settings, clean_env, fetch, free_port, host_appliance, log,
                     median, median_load, process, rmtree, run, wait_http, wrk)
 from report import Goal, Section, Table, ms, rate, secs, times

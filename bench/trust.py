@@ -126,7 +126,7 @@ def _import_cost(python: str, repeats: int) -> float:
 
 def _verify_cost(repeats: int) -> float:
     """Median seconds of one verify_provenance call over the real signed files (in-process, warm imports)."""
-    from mirror.provenance import verify_provenance
+    from mirror.fetch.provenance import verify_provenance
 
     samples = []
     for _ in range(repeats):

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 from mirror import __version__
+from mirror.core.http import mask
 from mirror.errors import InputError, MirrorError, VerifyFailed
 from mirror.pipeline import build
-from mirror.publish import publish
-from mirror.settings import ENV_PREFIX, FIELDS, Settings, env_default, flag_of
-from mirror.upstream import mask
-from mirror.standards import require_names
-from mirror.verify import Verifier
+from mirror.publish.publish import publish
+from mirror.settings import ENV_PREFIX, FIELDS, Settings, env_default, flag_of, spell
+from mirror.verify.standards import require_names
+from mirror.verify.verify import Verifier
 
 PROG = "pypi-mirror"
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)  # PYPI_MIRROR_* defaults are read here and may be malformed
         args.handler(args)
     except MirrorError as exc:
-        print(f"{PROG}: error: {mask(str(exc))}", file=sys.stderr)
+        print(f"{PROG}: error: {mask(exc.explain(spell))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -1,14 +1,32 @@
 """Every failure the CLI knows how to explain in one line.
 
 Each exception carries its data as attributes and formats it in __str__, so
-the CLI edge prints ``error: <str(exc)>`` and nothing else.
+the CLI edge prints ``error: <exc.explain(spell)>`` and nothing else.
+
+A knob named in a message is carried as its Settings field name and spelled
+by the caller (``spell``: field name -> how the user sets it there). The CLI
+edge passes mirror.settings.spell (the bake variable inside an image build,
+the option elsewhere); ``str(exc)`` spells every knob as its command-line
+option. So no error needs the settings to say itself, and settings (which
+raise SettingError) stay below this module's users, not beside it in a circle.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
+
+def option(name: str) -> str:
+    """A knob as the command line spells it: the default speller, which needs no settings."""
+    return "--" + name.replace("_", "-")
+
 
 class MirrorError(Exception):
     """Base of all expected failures."""
+
+    def explain(self, spell: Callable[[str], str] = option) -> str:
+        """The one-line message, each knob it names spelled by `spell`."""
+        return str(self)
 
 
 class InputError(MirrorError):
@@ -22,12 +40,13 @@ class InputError(MirrorError):
         super().__init__(message)
         self.option = option
 
+    def explain(self, spell: Callable[[str], str] = option) -> str:
+        if getattr(self, "option", None):  # subclasses with their own __str__ carry none
+            return f"{spell(self.option)}: {Exception.__str__(self)}"
+        return str(self)
+
     def __str__(self) -> str:
-        message = super().__str__()
-        if getattr(self, "option", None):
-            from mirror.settings import spell  # settings imports this module
-            return f"{spell(self.option)}: {message}"
-        return message
+        return self.explain() if getattr(self, "option", None) else Exception.__str__(self)
 
 
 class SettingError(InputError):
@@ -36,9 +55,11 @@ class SettingError(InputError):
     def __init__(self, name: str, value: str, expected: str):
         self.name, self.value, self.expected = name, value, expected
 
-    def __str__(self) -> str:
-        from mirror.settings import spell  # settings imports this module
+    def explain(self, spell: Callable[[str], str] = option) -> str:
         return f"{spell(self.name)}={self.value!r}: {self.expected}"
+
+    def __str__(self) -> str:
+        return self.explain()
 
 
 class TargetError(InputError):
@@ -75,13 +96,15 @@ class NoDistributionError(MirrorError):
     def __init__(self, name: str, version: str, target: str, what: str = "compatible wheel"):
         self.name, self.version, self.target, self.what = name, version, target, what
 
-    def __str__(self) -> str:
-        from mirror.settings import spell  # settings imports this module
+    def explain(self, spell: Callable[[str], str] = option) -> str:
         return (
             f"{self.name}=={self.version} has no {self.what} for {self.target} "
             f"(mirror sdists with {_switch(spell('include_sdists'))}, or leave the target out "
             f"with {_switch(spell('skip_missing_wheels'))})"
         )
+
+    def __str__(self) -> str:
+        return self.explain()
 
 
 class HashMismatchError(MirrorError):
@@ -118,10 +141,12 @@ class AuditUnavailableError(MirrorError):
     def __init__(self, reason: str):
         self.reason = reason
 
-    def __str__(self) -> str:
-        from mirror.settings import spell  # settings imports this module
+    def explain(self, spell: Callable[[str], str] = option) -> str:
         knob = spell("audit")
         return f"the audit could not run ({knob}{'=' if knob.isupper() else ' '}fail needs it): {self.reason}"
+
+    def __str__(self) -> str:
+        return self.explain()
 
 
 class VulnerabilitiesFoundError(MirrorError):
@@ -236,8 +261,10 @@ class MaliciousReleaseError(MirrorError):
     def __init__(self, findings: list[tuple[str, str, str]]):
         self.findings = findings
 
-    def __str__(self) -> str:
-        from mirror.settings import spell  # settings imports this module
+    def explain(self, spell: Callable[[str], str] = option) -> str:
         named = "; ".join(f"{name} {version} {vuln_id}" for name, version, vuln_id in self.findings)
         return (f"malicious release{'s' if len(self.findings) > 1 else ''} refused: {named} "
                 f"(only {spell('audit')} off or a line in {spell('audit_ignore')} lets one in)")
+
+    def __str__(self) -> str:
+        return self.explain()

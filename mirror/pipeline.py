@@ -17,27 +17,28 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from mirror.audit import audit
-from mirror.changes import compare, read_previous, write_changes
-from mirror.closure import check_closure
-from mirror.download import download
+from mirror.advisories.audit import audit
+from mirror.advisories.vulndb import load_export, write_osv_tree
+from mirror.core.files import escapes, write_atomic
+from mirror.core.http import mask, strip_credentials
+from mirror.core.uvtool import find_uv, uv_env
 from mirror.errors import InputError, ProjectStatusError, ResolutionError, UpstreamError
-from mirror.files import escapes, write_atomic
-from mirror.index import PACKAGES, build_projects, write_index
-from mirror.indexes import Indexes, order, read_credential_urls
-from mirror.landing import write_landing, write_projects_map
-from mirror.lock import Lock, read_lock
-from mirror.manifest import build_time, format_time, write_manifest
-from mirror.provenance import check_continuity, check_policy, summary, verify_all
-from mirror.pylock import pylock_documents
-from mirror.resolve import find_uv, resolve, uv_env
-from mirror.sbom import write_sbom
-from mirror.select import check_quarantine, select
+from mirror.fetch.download import download
+from mirror.fetch.provenance import check_continuity, check_policy, summary, verify_all
+from mirror.inputs.pylock import pylock_documents
+from mirror.inputs.sources import InputSet, read_sets, split_paths
+from mirror.inputs.targets import parse_targets
+from mirror.resolve.closure import check_closure
+from mirror.resolve.lock import Lock, read_lock
+from mirror.resolve.resolve import resolve
+from mirror.resolve.select import check_quarantine, select
 from mirror.settings import Settings, spell
-from mirror.sources import InputSet, read_sets, split_paths
-from mirror.targets import parse_targets
-from mirror.http import mask, strip_credentials
-from mirror.vulndb import load_export, write_osv_tree
+from mirror.tree.changes import compare, read_previous, write_changes
+from mirror.tree.index import PACKAGES, build_projects, write_index
+from mirror.tree.landing import write_landing, write_projects_map
+from mirror.tree.manifest import build_time, format_time, write_manifest
+from mirror.tree.sbom import write_sbom
+from mirror.upstream.indexes import Indexes, order, read_credential_urls
 
 log = logging.getLogger(__name__)
 

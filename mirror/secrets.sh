@@ -15,7 +15,7 @@ if [ -s /run/secrets/index_url ]; then UPSTREAM=$(cat /run/secrets/index_url); f
 export PYPI_MIRROR_INDEX_URL="$UPSTREAM"
 UPSTREAM_MASKED=$(printf '%s' "$UPSTREAM" | sed 's#//[^/]*@#//***@#')
 if [ -s /run/secrets/netrc ]; then export NETRC=/run/secrets/netrc; fi
-# EXTRA_INDEX_URLS_FILE: index URLs with credentials, one per line (mirror/indexes.py).
+# EXTRA_INDEX_URLS_FILE: index URLs with credentials, one per line (mirror/upstream/indexes.py).
 if [ -s /run/secrets/index_urls ]; then export PYPI_MIRROR_INDEX_CREDENTIALS=/run/secrets/index_urls; fi
 CA_BUNDLE=
 if [ -s /run/secrets/ca_bundle ]; then

@@ -37,7 +37,7 @@ def knob(default, description: str, *, flag: str | None = None, variable: str | 
 
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
-# OSV's public PyPI export (mirror/vulndb.py downloads it when no VULN_DB is given).
+# OSV's public PyPI export (mirror/advisories/vulndb.py downloads it when no VULN_DB is given).
 OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 
 
@@ -71,7 +71,7 @@ class Settings:
     cache_dir: Path | None = knob(None, "keeps verified files and resolver data across builds", kind="path")
     nginx_map: Path | None = knob(None, "also write nginx's project-name map here", kind="path")
     jobs: int = knob(8, "parallel downloads", kind="int")
-    # The build-time audit (mirror/audit.py).
+    # The build-time audit (mirror/advisories/audit.py).
     audit: str = knob(
         "warn", "known vulnerabilities: report them and build (warn), fail the build on one that is not "
         "ignored or when there is no data (fail), or skip the audit (off)", choices=("warn", "fail", "off"),
@@ -86,7 +86,7 @@ class Settings:
     audit_ignore: Path | None = knob(
         None, "vulnerability ids to ignore, one `ID  reason` per line (# comments)", kind="path",
         variable="AUDIT_IGNORE", bake_default="")
-    # PEP 740 provenance (mirror/provenance.py).
+    # PEP 740 provenance (mirror/fetch/provenance.py).
     provenance: str = knob(
         "verify", "PEP 740 provenance: verify each file's provenance where the index publishes one and fail "
         "the build on one that does not verify (verify), also fail on a file without one (require), or "

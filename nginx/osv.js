@@ -1,6 +1,6 @@
-// OSV API v1 over the advisories the build wrote to /srv/pypi/osv (mirror/vulndb.py).
+// OSV API v1 over the advisories the build wrote to /srv/pypi/osv (mirror/advisories/vulndb.py).
 //
-// The matching is mirror/osvmatch.py's, line for line: the build compiled
+// The matching is mirror/advisories/osvmatch.py's, line for line: the build compiled
 // every record into sorted events and PEP 440 order keys (plain strings whose
 // code-unit order is PEP 440 order), so per request this file only parses the
 // query's version into the same key (versionKey), reads one per-project file

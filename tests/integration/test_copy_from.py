@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from mirror.layers import ORDER
+from mirror.tree.layers import ORDER
 from tests.integration.appliance import REPO, build_or_fail
 
 REQUIREMENTS = "requirements/pip-audit-uv.txt"
@@ -39,7 +39,7 @@ def wheelhouse():
 
 def test_wheelhouse_is_the_tree_alone(wheelhouse):
     config = docker("image", "inspect", "--format", "{{json .Config.Cmd}} {{len .RootFS.Layers}}", wheelhouse).stdout
-    # The tree alone, in its layers (mirror/layers.py): nothing of a base image.
+    # The tree alone, in its layers (mirror/tree/layers.py): nothing of a base image.
     assert config.split() == ["null", str(len(ORDER))], config
     container = docker("create", wheelhouse, "none").stdout.strip()
     try:

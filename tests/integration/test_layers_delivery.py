@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mirror.layers import ORDER, REMAINDER_BOUND, bucket
+from mirror.tree.layers import ORDER, REMAINDER_BOUND, bucket
 from tests.integration.appliance import REPO, bake
 
 RUN = uuid.uuid4().hex[:6]

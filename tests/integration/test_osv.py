@@ -2,8 +2,8 @@
 
 The session image is built with the test export (tests/fixtures/osv_db.py:
 real advisories and labelled synthetic records). Every expected finding is
-computed by the project's Python matcher (mirror/audit.py over
-mirror/osvmatch.py) on that same export, never written down by hand.
+computed by the project's Python matcher (mirror/advisories/audit.py over
+mirror/advisories/osvmatch.py) on that same export, never written down by hand.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 import requests
 from packaging.utils import canonicalize_name
 
-from mirror.audit import match
+from mirror.advisories.audit import match
 from tests.fixtures.osv_db import LARGE, WIDE, osv_test_records
 from tests.integration.appliance import run_client
 
@@ -481,7 +481,7 @@ def test_uv_audit_through_the_appliance_finds_what_the_python_matcher_finds(
     """The real uv on a client whose only way out is the appliance: /activate points uv at the index,
     `uv lock` makes a real uv.lock through it, `uv audit --preview --service-url URL/osv/` sends one
     querybatch and fetches each record from /osv/v1/vulns/<ID>; its findings per locked pin are the
-    reference matcher's (mirror/audit.py over mirror/osvmatch.py)."""
+    reference matcher's (mirror/advisories/audit.py over mirror/advisories/osvmatch.py)."""
     base = f"http://{mirror.alias}:8080"
     output = run_client(docker_client, client_image, internal_network, f"""
         cd /work/app

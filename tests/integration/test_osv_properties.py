@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.version import InvalidVersion, Version
 
-from mirror.osvmatch import version_key
+from mirror.advisories.osvmatch import version_key
 
 PROPERTIES = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mirror.pylock import tomllib
+from mirror.inputs.pylock import tomllib
 from tests.integration.appliance import run_client
 
 pytestmark = pytest.mark.docker

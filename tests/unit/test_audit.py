@@ -4,9 +4,9 @@ import zipfile
 import pytest
 from packaging.version import Version
 
-from mirror.audit import Finding, affects, audit, in_events, match, read_ignore_list, read_osv_export
+from mirror.advisories.audit import Finding, affects, audit, in_events, match, read_ignore_list, read_osv_export
 from mirror.errors import AuditUnavailableError, InputError, VulnDatabaseError, VulnerabilitiesFoundError
-from mirror.lock import Lock, LockedFile
+from mirror.resolve.lock import Lock, LockedFile
 from tests.fixtures.osv_db import OSV_DIR, make_osv_zip
 
 

@@ -8,10 +8,11 @@ import zipfile
 
 import pytest
 
-from mirror import metadata, vulndb
+from mirror.advisories import vulndb
 from mirror.errors import DistributionError, InputError, VulnDatabaseError
-from mirror.lock import read_lock
-from mirror.pylock import read_pylock
+from mirror.fetch import metadata
+from mirror.inputs.pylock import read_pylock
+from mirror.resolve.lock import read_lock
 
 WHEEL = "bomb-1.0-py3-none-any.whl"
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from mirror.changes import compare, read_previous
 from mirror.errors import InputError
+from mirror.tree.changes import compare, read_previous
 
 
 def lock(**pins_by_target) -> dict:

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mirror.errors import InputError
-from mirror.lock import read_lock
-from mirror.pylock import read_pylock
-from mirror.reqfile import read_tree
-from mirror.simple import JSON_TYPE, PageError, parse_index, parse_project
-from mirror.sources import read_sets
+from mirror.inputs.pylock import read_pylock
+from mirror.inputs.reqfile import read_tree
+from mirror.inputs.sources import read_sets
+from mirror.resolve.lock import read_lock
+from mirror.upstream.simple import JSON_TYPE, PageError, parse_index, parse_project
 
 RUNAWAY = settings(deadline=datetime.timedelta(seconds=5), max_examples=100,
                    suppress_health_check=[HealthCheck.too_slow])

@@ -1,10 +1,10 @@
-"""mirror/http.py: what an origin is, and which origin a credential (given or from netrc) is for."""
+"""mirror/core/http.py: what an origin is, and which origin a credential (given or from netrc) is for."""
 
 from __future__ import annotations
 
 import requests
 
-from mirror.http import OriginAuth, new_session, netrc_credentials, origin
+from mirror.core.http import OriginAuth, new_session, netrc_credentials, origin
 
 
 def test_an_origin_is_scheme_host_and_port_with_the_default_port_filled_in():

@@ -11,7 +11,8 @@ import pypi_simple
 import pytest
 from packaging.utils import canonicalize_name
 
-from mirror.index import (
+from mirror.resolve.lock import LockedFile
+from mirror.tree.index import (
     IndexFile,
     Project,
     build_projects,
@@ -21,7 +22,6 @@ from mirror.index import (
     render_root_json,
     write_index,
 )
-from mirror.lock import LockedFile
 
 A, B, C, D, E, F, Z = ("a" * 64, "b" * 64, "c" * 64, "d" * 64, "e" * 64, "f" * 64, "0" * 64)
 

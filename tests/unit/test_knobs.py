@@ -48,7 +48,9 @@ def test_a_knob_is_named_as_the_user_set_it(monkeypatch):
     assert spell("vuln_db") == "--vuln-db"
     monkeypatch.setenv("PYPI_MIRROR_VULN_DB", "/inputs/vuln_db/osv.zip")
     assert spell("vuln_db") == "VULN_DB"
-    assert str(InputError("file not found: osv.zip", option="vuln_db")) == "VULN_DB: file not found: osv.zip"
+    error = InputError("file not found: osv.zip", option="vuln_db")
+    assert error.explain(spell) == "VULN_DB: file not found: osv.zip"  # the CLI edge spells the knob
+    assert str(error) == "--vuln-db: file not found: osv.zip"  # an error alone reads no settings
 
 
 def test_a_malformed_environment_default_is_one_error_line_naming_the_variable(monkeypatch, capsys, tmp_path):

@@ -1,4 +1,4 @@
-"""mirror/layers.py: which layer each part of the tree goes to, and the Dockerfile in step with it."""
+"""mirror/tree/layers.py: which layer each part of the tree goes to, and the Dockerfile in step with it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror import layers
+from mirror.tree import layers
 
 # The data-science set of bench/layers.py for its 10 targets: each project's
 # wheel bytes from the upstream's pages (a lock, no download), 1.05 GB.

@@ -3,9 +3,9 @@ import json
 import pytest
 
 from mirror.errors import InputError
-from mirror.lock import Lock, LockedFile, read_lock
-from mirror.resolve import Pin
-from mirror.targets import Target
+from mirror.inputs.targets import Target
+from mirror.resolve.lock import Lock, LockedFile, read_lock
+from mirror.resolve.pins import Pin
 
 LINUX = Target("3.11", "manylinux_x86_64")
 WIN = Target("3.9", "win_amd64")

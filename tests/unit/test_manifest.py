@@ -5,9 +5,9 @@ import json
 import pytest
 
 from mirror.errors import InputError
-from mirror.lock import Lock, LockedFile
-from mirror.manifest import build_time, parse_time, render_manifest, tool_versions, tree_files
-from mirror.targets import Target
+from mirror.inputs.targets import Target
+from mirror.resolve.lock import Lock, LockedFile
+from mirror.tree.manifest import build_time, parse_time, render_manifest, tool_versions, tree_files
 
 UTC = datetime.timezone.utc
 LINUX = Target("3.11", "manylinux_x86_64")

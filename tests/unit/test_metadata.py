@@ -1,7 +1,7 @@
 import pytest
 
 from mirror.errors import DistributionError
-from mirror.metadata import wheel_metadata
+from mirror.fetch.metadata import wheel_metadata
 
 OWN = b"Metadata-Version: 2.1\nName: Foo.Bar\nVersion: 1.0\n\n\xc3\xa9 description\r\n"
 VENDORED = b"Metadata-Version: 2.1\nName: other\nVersion: 2.0\n"

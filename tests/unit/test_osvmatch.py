@@ -10,7 +10,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from mirror.osvmatch import BEGINNING, compile_record, matches, version_key
+from mirror.advisories.osvmatch import BEGINNING, compile_record, matches, version_key
 
 SPELLINGS = ["0", "0.dev0", "0a0", "0.0.1", "1", "1.0", "1.0.0", "1.0.0-RC1", "1.0rc1", "1.0c1", "1.0.pre2",
              "1.0a1", "1.0alpha1", "1.0b2", "1.0.dev0", "1.0a1.dev3", "1.0.post1", "1.0-1", "1.0.rev1", "1.0r",

@@ -1,4 +1,4 @@
-"""The pages' data (mirror/pages/model.py) exactly, severity words, and what the written site must never hold."""
+"""The pages' data (mirror/tree/pages/model.py) exactly, severity words, and what the written site must never hold."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import re
 
 import pytest
 
-from mirror.audit import AuditReport, Finding
-from mirror.index import IndexFile, Project
-from mirror.landing import write_landing
-from mirror.lock import Lock, LockedFile
-from mirror.pages.model import (Advisory, AuditSummary, Bar, Change, ChangeGroup, Chart, DataSource, FileEntry,
+from mirror.advisories.audit import AuditReport, Finding
+from mirror.advisories.severity import cvss3_base_score, severity_of
+from mirror.inputs.targets import Target
+from mirror.resolve.lock import Lock, LockedFile
+from mirror.resolve.pins import Pin
+from mirror.tree.index import IndexFile, Project
+from mirror.tree.landing import write_landing
+from mirror.tree.pages.model import (Advisory, AuditSummary, Bar, Change, ChangeGroup, Chart, DataSource, FileEntry,
                                 ProjectPage, Release, ServedData, Summary, build_site, human_bytes)
-from mirror.resolve import Pin
-from mirror.severity import cvss3_base_score, severity_of
-from mirror.targets import Target
 
 SHA = {name: (c * 64) for name, c in (("a", "a"), ("b", "b"), ("c", "c"), ("d", "d"))}
 T1, T2 = Target("3.11", "manylinux_x86_64"), Target("3.12", "manylinux_x86_64")

@@ -8,9 +8,9 @@ import keyring
 import pytest
 
 from mirror.errors import DistributionError
-from mirror.lock import LockedFile
-from mirror.publish import credentials, upload_form
-from mirror.standards import require_names
+from mirror.publish.publish import credentials, upload_form
+from mirror.resolve.lock import LockedFile
+from mirror.verify.standards import require_names
 from tests.integration.keyring_backend import FileKeyring
 
 METADATA = """Metadata-Version: 2.1

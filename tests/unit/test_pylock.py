@@ -1,10 +1,10 @@
 import pytest
 
 from mirror.errors import InputError
-from mirror.lock import Lock, LockedFile, LockedSet, union
-from mirror.pylock import pylock_documents, read_pylock
-from mirror.resolve import Pin
-from mirror.targets import Target
+from mirror.inputs.pylock import pylock_documents, read_pylock
+from mirror.inputs.targets import Target
+from mirror.resolve.lock import Lock, LockedFile, LockedSet, union
+from mirror.resolve.pins import Pin
 
 LINUX = Target("3.12", "manylinux_x86_64")
 WIN = Target("3.12", "win_amd64")
@@ -79,8 +79,8 @@ def test_an_unknown_lock_version_is_refused(tmp_path):
 
 
 def test_extras_and_groups_pick_a_user_locks_entries(tmp_path):
-    from mirror.resolve import _locked_pins
-    from mirror.sources import read_sets
+    from mirror.resolve.resolve import _locked_pins
+    from mirror.inputs.sources import read_sets
 
     wheel = '[{ url = "https://f.example/NAME-1-py3-none-any.whl", hashes = { sha256 = "' + "a" * 64 + '" } }]'
     packages = "".join(

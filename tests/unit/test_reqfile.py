@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from mirror.errors import InputError
-from mirror.reqfile import RequirementLineError, logical_lines, read_tree
+from mirror.inputs.reqfile import RequirementLineError, logical_lines, read_tree
 
 A = "a" * 64
 B = "b" * 64

@@ -4,8 +4,8 @@ import json
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from mirror.lock import LockedFile
-from mirror.sbom import purl, render_sbom, serial_number
+from mirror.resolve.lock import LockedFile
+from mirror.tree.sbom import purl, render_sbom, serial_number
 
 FILES = [
     LockedFile("six-1.16.0-py2.py3-none-any.whl", "six", "1.16.0", "https://f.example/six.whl", "a" * 64),

@@ -3,14 +3,16 @@ from pathlib import Path
 
 import pytest
 
+from mirror.core.http import mask
 from mirror.errors import NoDistributionError, UpstreamError
-from mirror.lock import LockedFile
-from mirror.resolve import Pin, Resolved
-from mirror.select import pick
-from mirror.select import select as select_sets
-from mirror.sources import REQUIREMENTS, InputSet
-from mirror.targets import Target
-from mirror.upstream import ProjectStatus, UpstreamFile, mask
+from mirror.inputs.sources import REQUIREMENTS, InputSet
+from mirror.inputs.targets import Target
+from mirror.resolve.lock import LockedFile
+from mirror.resolve.pins import Pin, Resolved
+from mirror.resolve.select import pick
+from mirror.resolve.select import select as select_sets
+from mirror.settings import spell
+from mirror.upstream.upstream import ProjectStatus, UpstreamFile
 
 LINUX_39 = Target("3.9", "manylinux_x86_64")
 LINUX_312 = Target("3.12", "manylinux_x86_64")
@@ -93,7 +95,7 @@ def test_in_an_image_build_the_hint_names_the_bake_variables(monkeypatch):
     monkeypatch.setenv("PYPI_MIRROR_SKIP_MISSING_WHEELS", "")
     with pytest.raises(NoDistributionError) as info:
         pick(LINUX_312, MSGPACK, MSGPACK_FILES, include_sdists=False)
-    assert str(info.value).endswith("(mirror sdists with INCLUDE_SDISTS=1, or leave the target out "
+    assert info.value.explain(spell).endswith("(mirror sdists with INCLUDE_SDISTS=1, or leave the target out "
                                     "with SKIP_MISSING_WHEELS=1)")
 
 

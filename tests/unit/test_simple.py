@@ -6,10 +6,10 @@ import json
 import pypi_simple
 import pytest
 
-from mirror import simple
-from mirror.index import IndexFile, Project, render_project_html, render_project_json, render_root_html, \
+from mirror.tree.index import IndexFile, Project, render_project_html, render_project_json, render_root_html, \
     render_root_json
-from mirror.simple import Link
+from mirror.upstream import simple
+from mirror.upstream.simple import Link
 
 PAGE = "https://pypi.example/simple/foo/"
 A, B, C = "a" * 64, "b" * 64, "c" * 64

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from mirror.errors import InputError
-from mirror.indexes import order
-from mirror.sources import HASHED, PYLOCK, PYPROJECT, REQUIREMENTS, read_sets
-from mirror.targets import Target
+from mirror.inputs.sources import HASHED, PYLOCK, PYPROJECT, REQUIREMENTS, read_sets
+from mirror.inputs.targets import Target
+from mirror.upstream.indexes import order
 
 A = "a" * 64
 

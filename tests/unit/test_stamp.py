@@ -1,12 +1,13 @@
-"""mirror/stamp.py, and the Dockerfile's runtime stage: nothing in the appliance's layers depends on the clone."""
+"""mirror/core/stamp.py, and the Dockerfile's runtime stage: nothing in the appliance's layers depends on the clone."""
 
 from __future__ import annotations
 
 import os
 import re
 
-from mirror import layers, stamp
+from mirror.core import stamp
 from mirror.knobs import REPO
+from mirror.tree import layers
 
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 
@@ -47,4 +48,4 @@ def test_the_runtime_stage_runs_no_command_and_copies_stamped_folders_only():
     assert len(copies) == 2 + len(layers.ORDER)
     assert all(c.startswith("--from=") and c.endswith(" /") for c in copies)
     assert 'RUN ["python3", "/stamp.py", "/files"]' in stage("appliance-files")
-    assert "python3 -m mirror.stamp /out/map;" in stage("builder")
+    assert "python3 -m mirror.core.stamp /out/map;" in stage("builder")

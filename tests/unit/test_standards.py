@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from mirror import simple
-from mirror.standards import (ABSENT, FAIL, Crawl, Fetched, Problem, pep503, pep592, pep629, pep658, pep691,
+from mirror.upstream import simple
+from mirror.verify.standards import (ABSENT, FAIL, Crawl, Fetched, Problem, pep503, pep592, pep629, pep658, pep691,
                               pep700, pep740, pep792)
 
 ROOT = "http://h/simple/"

@@ -2,7 +2,7 @@ import pytest
 from packaging.tags import Tag, parse_tag
 
 from mirror.errors import TargetError
-from mirror.targets import Target, parse_targets
+from mirror.inputs.targets import Target, parse_targets
 
 
 def tag(text: str) -> Tag:

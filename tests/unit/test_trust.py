@@ -10,14 +10,15 @@ import pypi_simple
 import pytest
 from packaging.utils import canonicalize_name
 
-from mirror import layers, simple
-from mirror.audit import Finding, audit
+from mirror.advisories.audit import Finding, audit
+from mirror.advisories.vulndb import parse_export
 from mirror.errors import MaliciousReleaseError, ProvenanceError
-from mirror.index import IndexFile, Project, render_project_html, render_project_json
-from mirror.lock import Lock, LockedFile, _lock_from_json
-from mirror.provenance import verify_provenance
-from mirror.upstream import ProjectStatus
-from mirror.vulndb import parse_export
+from mirror.fetch.provenance import verify_provenance
+from mirror.resolve.lock import Lock, LockedFile, _lock_from_json
+from mirror.tree import layers
+from mirror.tree.index import IndexFile, Project, render_project_html, render_project_json
+from mirror.upstream import simple
+from mirror.upstream.upstream import ProjectStatus
 from tests.upstream.fake_index import TRUST_ASSETS
 
 A, B = "a" * 64, "b" * 64

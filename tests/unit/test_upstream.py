@@ -1,6 +1,6 @@
 import pytest
 
-from mirror.upstream import mask, strip_credentials
+from mirror.core.http import mask, strip_credentials
 
 @pytest.mark.parametrize("text, expected", [
     ("https://user:pass@pypi.example/simple/", "https://user:***@pypi.example/simple/"),

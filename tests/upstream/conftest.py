@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import mirror.http
+import mirror.core.http
 from tests.upstream.fake_index import FakeIndex
 from mirror.cli import main
 
@@ -16,8 +16,8 @@ ERROR_PREFIX = "pypi-mirror: error:"
 
 @pytest.fixture(autouse=True)
 def quick_network(monkeypatch):
-    monkeypatch.setattr(mirror.http, "TIMEOUT", (2, 1))
-    monkeypatch.setattr(mirror.http, "BACKOFF", 0.01)
+    monkeypatch.setattr(mirror.core.http, "TIMEOUT", (2, 1))
+    monkeypatch.setattr(mirror.core.http, "BACKOFF", 0.01)
     # The resolver's own retries only slow down the tests that expect a failure.
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
 

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-import mirror.http
-from mirror.verify import Verifier
+import mirror.core.http
+from mirror.verify.verify import Verifier
 from tests.fixtures.osv_db import make_osv_zip
 from tests.upstream.fake_index import Dist, FakeIndex
 
@@ -61,7 +61,7 @@ def test_netrc_credentials_reach_the_index_origin_and_no_other(build, tmp_path, 
 
 
 def test_a_netrc_default_entry_is_for_index_url_alone(build, index, tmp_path, monkeypatch):
-    # An extra index on another origin never receives the default entry (mirror/http.py's policy).
+    # An extra index on another origin never receives the default entry (mirror/core/http.py's policy).
     netrc = tmp_path / "netrc"
     netrc.write_text(f"default login {USER} password {SECRET}\n")
     monkeypatch.setenv("NETRC", str(netrc))
@@ -134,7 +134,7 @@ def test_a_lock_set_name_that_climbs_out_of_the_tree_is_refused(build, tmp_path)
 
 def test_a_page_past_the_size_bound_fails_in_one_line(build, index, monkeypatch, tmp_path):
     # Failed before issue 21: a page was read whole, however large.
-    monkeypatch.setattr(mirror.http, "MAX_PAGE", 200)
+    monkeypatch.setattr(mirror.core.http, "MAX_PAGE", 200)
     result = build(lock=None)
     assert result.code == 1
     assert f"{index.url}alpha/" in result.error and "more than the 200 bytes this build reads" in result.error
@@ -150,9 +150,9 @@ def test_a_file_past_its_declared_size_stops_there(build, index, tmp_path):
 
 
 def test_indexes_read_fetches_a_linked_object_bounded_and_with_its_own_origins_credentials(tmp_path):
-    # The entry point for new downloads (provenance and the like): mirror/http.py's bounds and origin rule.
+    # The entry point for new downloads (provenance and the like): mirror/core/http.py's bounds and origin rule.
     from mirror.errors import UpstreamError
-    from mirror.indexes import Indexes
+    from mirror.upstream.indexes import Indexes
     with FakeIndex() as files, FakeIndex(auth=(USER, SECRET), files_url=files.base) as private:
         indexes = Indexes([private.url_with(USER, SECRET)])
         assert indexes.read(private.base + "/files/" + ALPHA) == private.dists[ALPHA].data

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.resolve import find_uv
+from mirror.core.uvtool import find_uv
 from tests.upstream.fake_index import FakeIndex, _basic, default_dists, sdist, wheel
 
 

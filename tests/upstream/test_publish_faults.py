@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-import mirror.http
+import mirror.core.http
 from mirror.errors import PublishError
-from mirror.lock import LockedFile
-from mirror.publish import Publisher
+from mirror.publish.publish import Publisher
+from mirror.resolve.lock import LockedFile
 from tests.upstream.fake_index import wheel
 
 EMPTY_ROOT = b'<!DOCTYPE html><html><body></body></html>'
@@ -79,7 +79,7 @@ def one_wheel(tmp_path):
 
 
 def test_upload_retried_after_a_503_and_a_dropped_connection(one_wheel, monkeypatch):
-    monkeypatch.setattr(mirror.http, "BACKOFF", 0.01)
+    monkeypatch.setattr(mirror.core.http, "BACKOFF", 0.01)
     monkeypatch.delenv("TWINE_USERNAME", raising=False)
     with flaky([503, "drop"]) as index:
         summary = Publisher(index.url).publish(one_wheel)
@@ -91,7 +91,7 @@ def test_upload_retried_after_a_503_and_a_dropped_connection(one_wheel, monkeypa
 
 
 def test_an_index_that_keeps_failing_ends_in_one_error_naming_it(one_wheel, monkeypatch):
-    monkeypatch.setattr(mirror.http, "BACKOFF", 0.01)
+    monkeypatch.setattr(mirror.core.http, "BACKOFF", 0.01)
     monkeypatch.delenv("TWINE_USERNAME", raising=False)
     with flaky([502] * 4) as index, pytest.raises(PublishError) as raised:
         Publisher(index.url).publish(one_wheel)

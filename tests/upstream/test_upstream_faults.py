@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-import mirror.upstream
+import mirror.core.http
 from tests.upstream.build_checks import leftovers, tree_hashes
 from tests.upstream.fake_index import FakeIndex, closed_port, corrupted
 
@@ -69,8 +69,8 @@ def test_a_stall_that_persists_gives_up(build, index, tmp_path):
     result = build()
     assert result.code == 1
     assert index.file_url(ALPHA) in result.error
-    assert f"gave up after {mirror.upstream.RETRIES} attempts" in result.error
-    assert len(index.gets(ALPHA)) == mirror.upstream.RETRIES
+    assert f"gave up after {mirror.core.http.RETRIES} attempts" in result.error
+    assert len(index.gets(ALPHA)) == mirror.core.http.RETRIES
     assert not (tmp_path / "out").exists()
 
 
@@ -97,7 +97,7 @@ def test_unreachable_index_while_downloading_from_a_lock(build, tmp_path):
     result = build(lock=tmp_path / "out" / "lock.json", out="again", index_url=gone.url)
     assert result.code == 1
     assert gone.base in result.error
-    assert f"gave up after {mirror.upstream.RETRIES} attempts" in result.error
+    assert f"gave up after {mirror.core.http.RETRIES} attempts" in result.error
     assert not (tmp_path / "again").exists()
 
 

@@ -1,0 +1,1 @@
+"""Known vulnerabilities: the OSV export, its matcher, the build-time audit and severities."""

@@ -1,0 +1,1 @@
+"""Stage 2, requirements -> pins: uv resolves, selection picks each pin's files and hashes, the lock records them."""

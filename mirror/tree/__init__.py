@@ -1,0 +1,1 @@
+"""Stage 4, files -> the served tree: Simple API pages, manifest, SBOM, changes, landing pages, image layer plan."""
