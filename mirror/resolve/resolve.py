@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from mirror.core.uvtool import UV_OPTIONS, condense, find_uv, uv_env
-from mirror.errors import NoDistributionError, ResolutionError
+from mirror.errors import InputError, NoDistributionError, ResolutionError
 from mirror.inputs.pylock import PyLock, read_pylock
 from mirror.inputs.reqfile import Entry, applies
 from mirror.inputs.sources import HASHED, InputSet

@@ -13,8 +13,8 @@ import logging
 import requests
 from packaging.utils import NormalizedName
 
-from mirror.core.http import (Transient, add_credentials, get_bytes, mask, netrc_credentials, new_session, open_url,
-                              retrying, strip_credentials)
+from mirror.core.http import (add_credentials, get_bytes, mask, netrc_credentials, new_session, open_url, retrying,
+                              strip_credentials)
 from mirror.errors import UpstreamError
 from mirror.upstream import simple
 
