@@ -1,9 +1,10 @@
 """pypi-mirror: requirements in, a static, standards-true Simple API tree out.
 
-The data flow, one module per stage:
+The data flow, one folder per stage (docs/layout.md):
 
-    requirements --resolve--> pins per target --select--> lock
-    lock --download--> verified files --index--> simple/ tree
+    inputs/ requirements --resolve/--> pins per target, then the lock
+    --fetch/--> hash-checked files --tree/--> simple/ tree, pages, image layers
+    (advisories/ beside them; verify/ and publish/ apart from the build)
 """
 
 __version__ = "0.1.0"
