@@ -7,8 +7,8 @@ A knob named in a message is carried as its Settings field name and spelled
 by the caller (``spell``: field name -> how the user sets it there). The CLI
 edge passes mirror.settings.spell (the bake variable inside an image build,
 the option elsewhere); ``str(exc)`` spells every knob as its command-line
-option. So no error needs the settings to say itself, and settings (which
-raise SettingError) stay below this module's users, not beside it in a circle.
+option. So no error needs the settings to say itself: settings.py (which
+raises SettingError) imports this module, and nothing here imports it back.
 """
 
 from __future__ import annotations
