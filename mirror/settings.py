@@ -4,7 +4,7 @@ Every knob is defined here once: its name, default and description. The
 command line (mirror/cli.py), the PYPI_MIRROR_* environment variables that
 the Dockerfile passes through from bake, the bake variables
 (docker-bake.hcl, generated part) and the README's table are all read off
-these fields; tests/unit/test_settings.py keeps the generated copies in step.
+these fields; tests/unit/test_knobs.py keeps the generated copies in step.
 """
 
 from __future__ import annotations
