@@ -36,7 +36,7 @@ variable "PYTHON_VERSIONS" {
 
 variable "PLATFORMS" {
   default     = "manylinux_x86_64 manylinux_aarch64"
-  description = "platforms to mirror for (README, Targets)"
+  description = "platforms to mirror for (docs/targets.md)"
 }
 
 variable "INCLUDE_SDISTS" {
@@ -46,7 +46,7 @@ variable "INCLUDE_SDISTS" {
 
 variable "BUILD_SDIST_METADATA" {
   default     = "0"
-  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives; refused beside any secret: index credentials, a netrc (README: Threat model)"
+  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives; refused beside any secret: index credentials, a netrc (docs/threat-model.md)"
 }
 
 variable "SKIP_MISSING_WHEELS" {
@@ -183,7 +183,7 @@ variable "FILE_INPUTS_SHA256" {
 
 # The epoch of the images: BuildKit's SOURCE_DATE_EPOCH (config and history
 # times). File times in the layers do not come from it: the Dockerfile sets
-# each from content (README, "Reproducible image IDs").
+# each from content (docs/operating.md, "Reproducible image IDs").
 function "epoch" {
   params = []
   result = IMAGE_EPOCH != "" ? IMAGE_EPOCH : SOURCE_DATE_EPOCH

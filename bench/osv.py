@@ -408,7 +408,7 @@ def _report_bounds(section: Section, hostile: dict, batches: dict) -> None:
     peak = max(r["peak"] for r in bodies.values())
     section.goals += [
         Goal("worst 16 KiB request (issue 21: 5 s before)", "< 1 s", f"{ms(worst16 * 1000)} ms", worst16 < 1),
-        Goal("a worker's peak memory after any one request (README's figure)", "<= 64 MB", f"{peak:.0f} MB",
+        Goal("a worker's peak memory after any one request (docs/serving.md's figure)", "<= 64 MB", f"{peak:.0f} MB",
              peak <= 64),
         Goal("uv-audit-sized batch (1,000 projects) in one request", "1 request",
              "/".join(map(str, batches["pages"])), batches["pages"] == [1]),

@@ -57,10 +57,21 @@ def splice(text: str, block: str, begin: str, end: str) -> str:
     return f"{head}{begin}\n{block}{end}{tail}"
 
 
+def page_with_markers(marker: str) -> Path:
+    """The Markdown page holding the generated table's markers (docs/knobs.md; README.md before it moved).
+
+    Neither page is in the image's build context, where mirror.layers imports this module.
+    """
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        if path.is_file() and marker.format(BEGIN) in path.read_text(encoding="utf-8"):
+            return path
+    return REPO / "docs" / "knobs.md"
+
+
 # file -> (block maker, marker line format)
 TARGETS = {
     REPO / "docker-bake.hcl": (bake_block, "# {}"),
-    REPO / "README.md": (readme_block, "<!-- {} -->"),
+    page_with_markers("<!-- {} -->"): (readme_block, "<!-- {} -->"),
 }
 
 

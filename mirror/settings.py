@@ -3,8 +3,8 @@
 Every knob is defined here once: its name, default and description. The
 command line (mirror/cli.py), the PYPI_MIRROR_* environment variables that
 the Dockerfile passes through from bake, the bake variables
-(docker-bake.hcl, generated part) and the README's table are all read off
-these fields; tests/unit/test_settings.py keeps the generated copies in step.
+(docker-bake.hcl, generated part) and docs/knobs.md's table are all read off
+these fields; tests/unit/test_knobs.py keeps the generated copies in step.
 """
 
 from __future__ import annotations
@@ -54,15 +54,15 @@ class Settings:
     index_url: str = knob(
         DEFAULT_INDEX_URL, "upstream Simple API; credentials do not belong here (INDEX_URL_FILE, NETRC_FILE)",
         variable="INDEX_URL")
-    # The Linux machines a team most likely runs; README lists every platform name.
+    # The Linux machines a team most likely runs; docs/targets.md lists every platform name.
     python_versions: str = knob("3.10 3.11 3.12 3.13 3.14", "Python versions to mirror for, e.g. '3.9 3.13'",
                                 variable="PYTHON_VERSIONS")
-    platforms: str = knob("manylinux_x86_64 manylinux_aarch64", "platforms to mirror for (README, Targets)",
+    platforms: str = knob("manylinux_x86_64 manylinux_aarch64", "platforms to mirror for (docs/targets.md)",
                           variable="PLATFORMS")
     include_sdists: bool = knob(False, "mirror each pin's sdist too", kind="bool", variable="INCLUDE_SDISTS")
     build_sdist_metadata: bool = knob(
         False, "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 "
-        "file gives; refused beside any secret: index credentials, a netrc (README: Threat model)", kind="bool",
+        "file gives; refused beside any secret: index credentials, a netrc (docs/threat-model.md)", kind="bool",
         variable="BUILD_SDIST_METADATA")
     skip_missing_wheels: bool = knob(
         False, "leave out (with a warning) a target that lacks a wheel, instead of failing", kind="bool",

@@ -46,7 +46,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # PEP 503-normalized project names that can be file names (nginx/osv.js checks queries against the same).
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 META_VERSION = 1
-# What an export may unpack to (README, "Downloads"): far above what PyPI's export holds.
+# What an export may unpack to (docs/building.md, "Downloads"): far above what PyPI's export holds.
 MAX_RECORD = 16 << 20
 MAX_UNPACKED = 2 << 30
 MAX_MEMBERS = 500_000

@@ -36,7 +36,7 @@ RETRIES = 4  # attempts in all, for Transient failures
 BACKOFF = 0.5  # seconds, doubled after each failed attempt
 CHUNK = 1 << 16
 
-# What one answer may be (README, "Downloads"): a bound on memory and time per request.
+# What one answer may be (docs/building.md, "Downloads"): a bound on memory and time per request.
 MAX_PAGE = 64 << 20  # a Simple API page, an OSV answer: far above a project page of thousands of files
 PAGE_DEADLINE = 120.0  # seconds for one whole page, however slowly it drips
 MAX_EXPORT = 1 << 30  # an OSV export download (PyPI's is ~25 MB)

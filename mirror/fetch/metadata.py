@@ -10,7 +10,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from mirror.errors import DistributionError
 
-# A METADATA file's bytes, at most (README, "Downloads"): the largest on PyPI are a few MB of
+# A METADATA file's bytes, at most (docs/building.md, "Downloads"): the largest on PyPI are a few MB of
 # README text; a crafted wheel's header may claim anything, so the read itself stops here.
 MAX_METADATA = 16 << 20
 

@@ -16,7 +16,7 @@ from packaging import tags
 from mirror.errors import TargetError
 
 # The floors: glibc 2.28 (RHEL 8, Debian 10, Ubuntu 20.04), musl 1.2
-# (Alpine 3.13+), macOS 12. Change here, document in README.
+# (Alpine 3.13+), macOS 12. Change here, document in docs/targets.md.
 MANYLINUX_GLIBC = (2, 28)
 MUSLLINUX_MUSL = (1, 2)
 MACOS = (12, 0)

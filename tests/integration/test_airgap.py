@@ -1,6 +1,6 @@
 """Air gap via docker save: scripts/bundle on the build side, verify-bundle on the far side.
 
-The README recipe, step by step: bundle the image, remove it, verify and load
+The docs/airgap.md recipe, step by step: bundle the image, remove it, verify and load
 the bundle, run it, install pip-audit from a client with no way out. The image
 is a retagged copy of the session's appliance, so removing it only drops that
 tag (the layers stay for the other tests; `docker load` brings the tag back).

@@ -1,6 +1,6 @@
 """COPY --from the wheelhouse image: the examples/ Dockerfiles, built with networking off.
 
-The README recipe: build the `wheelhouse` bake target from a requirement set
+The docs/airgap.md recipe: build the `wheelhouse` bake target from a requirement set
 that also mirrors uv, build each example with `docker build --network none`,
 run `pip-audit --version` in the result. BASE is the builder base of this run
 (the stand-in has python3 in /usr/bin and no ENV; the examples set PATH).

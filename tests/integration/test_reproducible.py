@@ -4,7 +4,7 @@ Two `git clone`s of this repo's committed revision into temporary folders,
 the second with every file and folder touched to a later time (a clone made
 on another day). Each is built with --no-cache on every bake pass: every
 step runs again, the same check as an empty build cache, without emptying
-the cache other builds on this engine use. First the README's command
+the cache other builds on this engine use. First docs/operating.md's command
 (`LOCK=... TAG=... scripts/build mirror wheelhouse`), then plain `docker
 buildx bake` given the epoch and the labels scripts/build worked out: all
 four builds of each image have one ID.
@@ -111,7 +111,7 @@ def test_scripts_build_gives_the_same_ids_in_two_clones_built_cold(built, clones
 def test_plain_bake_given_the_epoch_and_labels_gives_the_same_ids(built, clones):
     ids, labels = built
     mirror = labels["pypi-mirror"]
-    # What the README tells a plain-bake user to set: the epoch from the tree's
+    # What docs/operating.md tells a plain-bake user to set: the epoch from the tree's
     # build time (mirror.json), and the labels scripts/build adds.
     epoch = int(datetime.fromisoformat(mirror["org.opencontainers.image.created"].replace("Z", "+00:00")).timestamp())
     env = {
