@@ -33,7 +33,7 @@ from mirror.pylock import pylock_documents
 from mirror.resolve import find_uv, resolve, uv_env
 from mirror.sbom import write_sbom
 from mirror.select import check_quarantine, select
-from mirror.settings import Settings, spell
+from mirror.settings import FILE_INPUTS, Settings, spell
 from mirror.sources import InputSet, read_sets, split_paths
 from mirror.targets import parse_targets
 from mirror.http import mask, strip_credentials
@@ -42,8 +42,6 @@ from mirror.vulndb import load_export, write_osv_tree
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "lock.json"
-# The knobs that name a file the build reads (through the `inputs` context in an image build).
-INPUT_FILES = ("requirements", "lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit")
 AUDIT_NAME = "audit.json"
 
 
@@ -152,7 +150,7 @@ def explain_quarantine(exc: ResolutionError, sets: list[InputSet], upstream: Ind
 
 def check_input_files(settings: Settings) -> None:
     """Every file input given exists, before anything slow: one line naming the knob and the path."""
-    for name in INPUT_FILES:
+    for name in FILE_INPUTS:
         value = getattr(settings, name)
         paths = split_paths(value) if name == "requirements" and value is not None else [value]
         for path in paths:
