@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import subprocess
 import pytest
 
 from mirror import knobs
-from mirror.cli import main
+from mirror.cli import _parser, main
 from mirror.errors import InputError
 from mirror.pipeline import check_input_files
 from mirror.settings import FIELDS, FILE_INPUTS, IMAGE_KNOBS, Settings, env_default, spell
@@ -186,3 +187,40 @@ def test_nothing_to_mirror_is_one_line(capsys, tmp_path):
     assert capsys.readouterr().err.splitlines()[-1] == ("pypi-mirror: error: nothing to mirror: give a requirements "
                                                         "file (--requirements) or a lock (--lock)")
 
+
+# --- verify and publish share build's names (issue 23)
+
+def _options(command):
+    [commands] = [a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return commands.choices[command]
+
+
+@pytest.mark.parametrize("command, argv", [
+    ("build", ["-o", "out"]), ("verify", ["http://mirror.example/"]), ("publish", ["http://index.example/", "--tree", "t"]),
+])
+@pytest.mark.parametrize("spelling", ["--ca-bundle", "--ca-file"])
+def test_every_command_takes_the_ca_bundle_under_one_name_and_its_old_one(command, argv, spelling):
+    args = _parser().parse_args([command, *argv, spelling, "ca.pem"])
+    assert args.ca_bundle == "ca.pem"
+
+
+@pytest.mark.parametrize("command", ["build", "verify", "publish"])
+def test_help_shows_the_one_name_not_the_alias(command):
+    text = _options(command).format_help()
+    assert "--ca-bundle" in text and "--ca-file" not in text
+
+
+def test_publish_uploads_as_many_at_a_time_as_build_downloads_by_default():
+    publish = _parser().parse_args(["publish", "http://index.example/", "--tree", "t"])
+    verify = _parser().parse_args(["verify", "http://mirror.example/"])
+    assert publish.jobs == FIELDS["jobs"].default
+    assert verify.ca_bundle is None and publish.ca_bundle is None
+
+
+def test_the_build_environment_does_not_reach_verify_or_publish(monkeypatch):
+    # PYPI_MIRROR_* are the image build's inputs: a CA bundle for upstream is no CA for the mirror.
+    monkeypatch.setenv("PYPI_MIRROR_CA_BUNDLE", "/run/secrets/ca_bundle")
+    monkeypatch.setenv("PYPI_MIRROR_JOBS", "2")
+    assert _parser().parse_args(["build", "-o", "out"]).ca_bundle == "/run/secrets/ca_bundle"
+    publish = _parser().parse_args(["publish", "http://index.example/", "--tree", "t"])
+    assert publish.ca_bundle is None and publish.jobs == FIELDS["jobs"].default
