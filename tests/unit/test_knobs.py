@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,7 @@ from mirror import knobs
 from mirror.cli import _parser, main
 from mirror.errors import InputError
 from mirror.pipeline import check_input_files
-from mirror.settings import FIELDS, FILE_INPUTS, IMAGE_KNOBS, Settings, env_default, spell
+from mirror.settings import FIELDS, FILE_INPUTS, IMAGE_KNOBS, Settings, env_default, knob, spell
 
 DOCKERFILE = (knobs.REPO / "Dockerfile").read_text()
 BAKE = (knobs.REPO / "docker-bake.hcl").read_text()
@@ -88,6 +90,25 @@ def test_a_begin_marker_without_its_end_is_an_error_naming_the_file(tmp_path):
     bake.write_text(bake.read_text().replace(block.end(), "# gone"))
     with pytest.raises(knobs.MarkerError, match="docker-bake.hcl: .* has no"):
         knobs.stale(root)
+
+
+def test_a_new_file_input_is_one_field_in_settings(monkeypatch):
+    @dataclasses.dataclass(frozen=True)
+    class More:
+        sbom_in: Path | None = knob(None, "an SBOM to compare with", kind="path", variable="SBOM_IN",
+                                    bake_default="", file_input=True)
+
+    [field] = dataclasses.fields(More)
+    monkeypatch.setattr(knobs, "FIELDS", {**FIELDS, "sbom_in": field})
+    monkeypatch.setattr(knobs, "FILE_INPUTS", (*FILE_INPUTS, "sbom_in"))
+    made = {(b.label, b.places[0]): b.make() for b in knobs.BLOCKS}
+    assert 'variable "SBOM_IN" {' in made[("", "docker-bake.hcl")]
+    assert '"sbom_in"]' in made[("file inputs", "docker-bake.hcl")]
+    assert re.search(r"\n    sbom_in += SBOM_IN\n", made[("file inputs", "docker-bake.hcl")])
+    assert re.search(r'\n    PYPI_MIRROR_SBOM_IN += inside\("sbom_in", SBOM_IN\)\n', made[("build args", "docker-bake.hcl")])
+    assert "PYPI_MIRROR_SBOM_IN\n" in made[("build args", "Dockerfile")]
+    assert "| `SBOM_IN` | `--sbom-in` | (empty) | an SBOM to compare with |" in made[("", "README.md")]
+    assert knobs.LISTS["file-inputs"]()[-1] == "SBOM_IN"
 
 
 def test_the_image_knobs_are_bake_variables_with_their_descriptions():
