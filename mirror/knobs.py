@@ -179,7 +179,7 @@ BLOCKS = (
 
 
 class MarkerError(Exception):
-    """A block's markers are missing or broken: nothing can be spliced."""
+    """A begin marker without its end marker: the block cannot be spliced."""
 
 
 def _marker_index(lines: list[str], marker: str, start: int = 0) -> int | None:
@@ -243,14 +243,13 @@ def stale(root: Path = REPO) -> list[str]:
     return problems
 
 
-def write(root: Path = REPO) -> list[Path]:
+def write(root: Path = REPO) -> tuple[list[Path], list[str]]:
+    """(the files rewritten, the blocks that have no home): every block that has one is made current."""
     texts, problems = plan(root)
-    if problems:
-        raise MarkerError("; ".join(problems))
     changed = [p for p, want in texts.items() if p.read_text(encoding="utf-8") != want]
     for path in changed:
         path.write_text(texts[path], encoding="utf-8")
-    return changed
+    return changed, problems
 
 
 # --- lists for shell scripts
@@ -284,7 +283,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.default:
             print(bake_default(args.default))
         elif args.write:
-            write()
+            missing = write()[1]
+            for line in missing:
+                print(f"{parser.prog}: error: {line}: put the marker lines where the block belongs", file=sys.stderr)
+            if missing:
+                return 1
         elif problems := stale():
             for line in problems:
                 print(f"out of step with mirror/settings.py: {line} (run python3 -m mirror.knobs --write)",
