@@ -1,13 +1,16 @@
 # pypi-mirror: a requirements file in, an offline PyPI mirror appliance out.
 # Build it with `docker buildx bake` (docker-bake.hcl holds the knobs).
 #
-# Base image contracts (any image meeting them works, Debian or Alpine, any registry):
-#   BUILDER_IMAGE  python3 >= 3.10 with pip and venv (pypi-attestations needs 3.10)
-#   RUNTIME_IMAGE  nginx >= 1.22 and /bin/sh
-# Nothing here uses a distro package manager or relies on a base image's
-# ENV, USER, CMD or nginx config (stand-in bases imported from a tarball have none).
+# Base image contracts: the comments on the ARGs below (any image meeting them
+# works, Debian or Alpine, any registry). Nothing here uses a distro package
+# manager or relies on a base image's ENV, USER, CMD or nginx config (stand-in
+# bases imported from a tarball have none).
+# BEGIN base images generated from mirror/settings.py (python3 -m mirror.knobs --write)
+# BUILDER_IMAGE: base of the build stage: python3 >= 3.10 with pip and venv
 ARG BUILDER_IMAGE=python:3.13-slim
+# RUNTIME_IMAGE: base of the appliance: nginx >= 1.22 with njs, and /bin/sh
 ARG RUNTIME_IMAGE=nginx:1.28
+# END base images generated from mirror/settings.py
 
 FROM ${BUILDER_IMAGE} AS builder
 ENV PATH=/opt/mirror/bin:/usr/local/bin:/usr/bin:/bin \
@@ -15,7 +18,9 @@ ENV PATH=/opt/mirror/bin:/usr/local/bin:/usr/bin:/bin \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
+# BEGIN upstream arg generated from mirror/settings.py (python3 -m mirror.knobs --write)
 ARG INDEX_URL=https://pypi.org/simple/
+# END upstream arg generated from mirror/settings.py
 # Secrets (CA bundle, upstream URL with credentials, netrc) are mounted, never
 # copied: mirror/secrets.sh turns them into environment for one step. Wheels
 # only: no package's build code runs beside them (issue 21).
@@ -32,6 +37,7 @@ COPY mirror/ /src/mirror/
 # Every build.py knob arrives as a PYPI_MIRROR_* build arg (docker-bake.hcl
 # maps its variables onto them) and build.py reads them as its defaults: no
 # argument building here. Build args are environment variables in RUN.
+# BEGIN build args generated from mirror/settings.py (python3 -m mirror.knobs --write)
 ARG PYPI_MIRROR_REQUIREMENTS \
     PYPI_MIRROR_LOCK \
     PYPI_MIRROR_PYTHON_VERSIONS \
@@ -47,10 +53,11 @@ ARG PYPI_MIRROR_REQUIREMENTS \
     PYPI_MIRROR_PREVIOUS_MANIFEST \
     PYPI_MIRROR_PREVIOUS_AUDIT \
     PYPI_MIRROR_KEEP_PREVIOUS_PINS \
-    PYPI_MIRROR_SOURCE_DATE_EPOCH \
     PYPI_MIRROR_EXTRAS \
     PYPI_MIRROR_GROUPS \
-    PYPI_MIRROR_EXTRA_INDEX_URLS
+    PYPI_MIRROR_EXTRA_INDEX_URLS \
+    PYPI_MIRROR_SOURCE_DATE_EPOCH
+# END build args generated from mirror/settings.py
 # File inputs (requirement trees, lock, OSV export, ignore list, previous
 # documents) come from the named context `inputs` (docker-bake.hcl assembles
 # it): their content is in the cache key, any size works, and a bind mount

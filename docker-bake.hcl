@@ -115,25 +115,11 @@ variable "SOURCE_DATE_EPOCH" {
 }
 # END generated from mirror/settings.py
 
-# The image's own knobs.
+# The image's own knobs: mirror/settings.py (IMAGE_KNOBS) defines each one.
+# BEGIN image knobs generated from mirror/settings.py (python3 -m mirror.knobs --write)
 variable "TAG" {
   default     = "latest"
   description = "tag of the images built (pypi-mirror:TAG, pypi-mirror-wheelhouse:TAG)"
-}
-
-variable "INDEX_URL_FILE" {
-  default     = ""
-  description = "path of a file holding the upstream URL with credentials (a BuildKit secret; replaces INDEX_URL)"
-}
-
-variable "EXTRA_INDEX_URLS_FILE" {
-  default     = ""
-  description = "path of a file of index URLs with credentials, one per line, each for the index of the same URL (a BuildKit secret)"
-}
-
-variable "NETRC_FILE" {
-  default     = ""
-  description = "path of a netrc file with upstream credentials (a BuildKit secret)"
 }
 
 variable "CA_BUNDLE" {
@@ -141,9 +127,24 @@ variable "CA_BUNDLE" {
   description = "path of a CA bundle for upstream TLS (a BuildKit secret); scripts/build passes the host's"
 }
 
+variable "INDEX_URL_FILE" {
+  default     = ""
+  description = "path of a file holding the upstream URL with credentials (a BuildKit secret; replaces INDEX_URL)"
+}
+
+variable "NETRC_FILE" {
+  default     = ""
+  description = "path of a netrc file with upstream credentials (a BuildKit secret)"
+}
+
+variable "EXTRA_INDEX_URLS_FILE" {
+  default     = ""
+  description = "path of a file of index URLs with credentials, one per line, each for the index of the same URL (a BuildKit secret)"
+}
+
 variable "BUILDER_IMAGE" {
   default     = "python:3.13-slim"
-  description = "base of the build stage: python3 >= 3.9 with pip and venv"
+  description = "base of the build stage: python3 >= 3.10 with pip and venv"
 }
 
 variable "RUNTIME_IMAGE" {
@@ -180,6 +181,7 @@ variable "FILE_INPUTS_SHA256" {
   default     = ""
   description = "no longer used (file inputs are content-addressed through the inputs context); accepted so old scripts keep working"
 }
+# END image knobs generated from mirror/settings.py
 
 # The epoch of the images: BuildKit's SOURCE_DATE_EPOCH (config and history
 # times). File times in the layers do not come from it: the Dockerfile sets
@@ -263,38 +265,34 @@ target "_input_requirements" {
 
 target "_input_file" {
   name              = "_input_${item}"
-  matrix            = { item = ["lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit"] }
+  matrix            = { item = keys(input_paths()) }
   context           = input_dir(lookup(input_paths(), item, ""))
   dockerfile-inline = "FROM scratch\nCOPY ${input_glob(lookup(input_paths(), item, ""))} /${item}/\n"
+}
+
+# The file inputs (mirror/settings.py: the knobs with file_input).
+# BEGIN file inputs generated from mirror/settings.py (python3 -m mirror.knobs --write)
+function "input_names" {
+  params = []
+  result = ["requirements", "lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit"]
 }
 
 function "input_paths" {
   params = []
   result = {
-    lock = LOCK, vuln_db = VULN_DB, audit_ignore = AUDIT_IGNORE,
-    previous_manifest = PREVIOUS_MANIFEST, previous_audit = PREVIOUS_AUDIT,
+    lock              = LOCK
+    vuln_db           = VULN_DB
+    audit_ignore      = AUDIT_IGNORE
+    previous_manifest = PREVIOUS_MANIFEST
+    previous_audit    = PREVIOUS_AUDIT
   }
 }
+# END file inputs generated from mirror/settings.py
 
 # The named context the build step mounts at /inputs.
 target "inputs" {
-  contexts = {
-    requirements      = "target:_input_requirements"
-    lock              = "target:_input_lock"
-    vuln_db           = "target:_input_vuln_db"
-    audit_ignore      = "target:_input_audit_ignore"
-    previous_manifest = "target:_input_previous_manifest"
-    previous_audit    = "target:_input_previous_audit"
-  }
-  dockerfile-inline = <<EOT
-FROM scratch
-COPY --from=requirements / /
-COPY --from=lock / /
-COPY --from=vuln_db / /
-COPY --from=audit_ignore / /
-COPY --from=previous_manifest / /
-COPY --from=previous_audit / /
-EOT
+  contexts          = { for name in input_names() : name => "target:_input_${name}" }
+  dockerfile-inline = "FROM scratch\n${join("", [for name in input_names() : "COPY --from=${name} / /\n"])}"
 }
 
 group "default" {
@@ -306,28 +304,30 @@ target "_common" {
   dockerfile = "Dockerfile"
   contexts   = { inputs = "target:inputs" }
   args = merge({
-    BUILDER_IMAGE                   = BUILDER_IMAGE
-    RUNTIME_IMAGE                   = RUNTIME_IMAGE
-    INDEX_URL                       = INDEX_URL
-    PYPI_MIRROR_REQUIREMENTS        = requirements_inside()
-    PYPI_MIRROR_LOCK                = inside("lock", LOCK)
-    PYPI_MIRROR_PYTHON_VERSIONS     = PYTHON_VERSIONS
-    PYPI_MIRROR_PLATFORMS           = PLATFORMS
-    PYPI_MIRROR_INCLUDE_SDISTS      = INCLUDE_SDISTS
+    # BEGIN build args generated from mirror/settings.py (python3 -m mirror.knobs --write)
+    BUILDER_IMAGE                    = BUILDER_IMAGE
+    RUNTIME_IMAGE                    = RUNTIME_IMAGE
+    PYPI_MIRROR_REQUIREMENTS         = requirements_inside()
+    PYPI_MIRROR_LOCK                 = inside("lock", LOCK)
+    INDEX_URL                        = INDEX_URL
+    PYPI_MIRROR_PYTHON_VERSIONS      = PYTHON_VERSIONS
+    PYPI_MIRROR_PLATFORMS            = PLATFORMS
+    PYPI_MIRROR_INCLUDE_SDISTS       = INCLUDE_SDISTS
     PYPI_MIRROR_BUILD_SDIST_METADATA = BUILD_SDIST_METADATA
-    PYPI_MIRROR_SKIP_MISSING_WHEELS = SKIP_MISSING_WHEELS
-    PYPI_MIRROR_AUDIT               = AUDIT
-    PYPI_MIRROR_VULN_DB             = inside("vuln_db", VULN_DB)
-    PYPI_MIRROR_VULN_DB_URL         = VULN_DB_URL
-    PYPI_MIRROR_AUDIT_IGNORE        = inside("audit_ignore", AUDIT_IGNORE)
-    PYPI_MIRROR_PROVENANCE          = PROVENANCE
-    PYPI_MIRROR_PREVIOUS_MANIFEST   = inside("previous_manifest", PREVIOUS_MANIFEST)
-    PYPI_MIRROR_PREVIOUS_AUDIT      = inside("previous_audit", PREVIOUS_AUDIT)
-    PYPI_MIRROR_KEEP_PREVIOUS_PINS  = KEEP_PREVIOUS_PINS
-    PYPI_MIRROR_SOURCE_DATE_EPOCH   = SOURCE_DATE_EPOCH
-    PYPI_MIRROR_EXTRAS              = EXTRAS
-    PYPI_MIRROR_GROUPS              = GROUPS
-    PYPI_MIRROR_EXTRA_INDEX_URLS    = EXTRA_INDEX_URLS
+    PYPI_MIRROR_SKIP_MISSING_WHEELS  = SKIP_MISSING_WHEELS
+    PYPI_MIRROR_AUDIT                = AUDIT
+    PYPI_MIRROR_VULN_DB              = inside("vuln_db", VULN_DB)
+    PYPI_MIRROR_VULN_DB_URL          = VULN_DB_URL
+    PYPI_MIRROR_AUDIT_IGNORE         = inside("audit_ignore", AUDIT_IGNORE)
+    PYPI_MIRROR_PROVENANCE           = PROVENANCE
+    PYPI_MIRROR_PREVIOUS_MANIFEST    = inside("previous_manifest", PREVIOUS_MANIFEST)
+    PYPI_MIRROR_PREVIOUS_AUDIT       = inside("previous_audit", PREVIOUS_AUDIT)
+    PYPI_MIRROR_KEEP_PREVIOUS_PINS   = KEEP_PREVIOUS_PINS
+    PYPI_MIRROR_EXTRAS               = EXTRAS
+    PYPI_MIRROR_GROUPS               = GROUPS
+    PYPI_MIRROR_EXTRA_INDEX_URLS     = EXTRA_INDEX_URLS
+    PYPI_MIRROR_SOURCE_DATE_EPOCH    = SOURCE_DATE_EPOCH
+    # END build args generated from mirror/settings.py
     }, epoch() == "" ? {} : {
     # BuildKit's own: the images' creation time and file times.
     SOURCE_DATE_EPOCH = epoch()
@@ -350,10 +350,12 @@ target "_common" {
   # so the image ID does not rely on it: every time is set from content.
   output = ["type=docker,rewrite-timestamp=true"]
   secret = concat(
+    # BEGIN secrets generated from mirror/settings.py (python3 -m mirror.knobs --write)
     CA_BUNDLE == "" ? [] : ["id=ca_bundle,src=${CA_BUNDLE}"],
     INDEX_URL_FILE == "" ? [] : ["id=index_url,src=${INDEX_URL_FILE}"],
     NETRC_FILE == "" ? [] : ["id=netrc,src=${NETRC_FILE}"],
     EXTRA_INDEX_URLS_FILE == "" ? [] : ["id=index_urls,src=${EXTRA_INDEX_URLS_FILE}"],
+    # END secrets generated from mirror/settings.py
   )
 }
 

@@ -44,7 +44,7 @@ def _run_verify(args: argparse.Namespace) -> None:
         require = require_names(args.require)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    checks = Verifier(args.url, ca_file=args.ca_file, sample=args.sample, projects=args.projects,
+    checks = Verifier(args.url, ca_file=args.ca_bundle, sample=args.sample, projects=args.projects,
                       install=args.install.split(), run=args.run.split(), require=require,
                       appliance=args.appliance).verify()
     if args.json:
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     v.set_defaults(handler=_run_verify)
     v.add_argument("url", help="the mirror's base URL, e.g. https://user:pass@mirror.example:8443")
-    v.add_argument("--ca-file", help="CA bundle that signs the mirror's certificate")
+    _add_shared(v, "ca_bundle", "CA bundle that signs the mirror's certificate")
     v.add_argument("--sample", type=int, help="hash only this many files (a fixed sample) instead of all")
     v.add_argument("--install", default="pip-audit",
                    help="requirements to install into a throw-away venv through the mirror ('' skips it)")
@@ -89,23 +89,36 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     """One option per Settings field, its default from PYPI_MIRROR_<NAME> when set."""
     source = parser.add_mutually_exclusive_group()
     for name, field in FIELDS.items():
-        meta = field.metadata
-        names = [n for n in (meta["short"], flag_of(field)) if n]
-        options = {"help": meta["description"], "dest": name, "default": env_default(field),
-                   "required": meta["required"]}
-        if meta["kind"] == "bool":
-            options["action"] = argparse.BooleanOptionalAction
-        else:
-            options["type"] = {"path": Path, "int": int}.get(meta["kind"])
-            options["choices"] = meta["choices"]
         group = source if name in ("requirements", "lock") else parser
-        group.add_argument(*names, **options)
+        _add_option(group, field, field.metadata["description"], env_default(field))
+
+
+def _add_shared(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+    """A build option that verify or publish take too: its name, aliases, type and default, with the
+    help saying what it means there. The environment is build's alone (PYPI_MIRROR_* are build inputs)."""
+    field = FIELDS[name]
+    _add_option(parser, field, help, field.default)
+
+
+def _add_option(parser, field, help: str, default) -> None:
+    """The field's option (and short form), plus its earlier spellings: accepted, absent from --help."""
+    meta = field.metadata
+    options = {"dest": field.name, "required": meta["required"]}
+    if meta["kind"] == "bool":
+        options["action"] = argparse.BooleanOptionalAction
+    else:
+        options["type"] = {"path": Path, "int": int}.get(meta["kind"])
+        options["choices"] = meta["choices"]
+    parser.add_argument(*[n for n in (meta["short"], flag_of(field)) if n], help=help, default=default, **options)
+    if meta["aliases"]:
+        parser.add_argument(*meta["aliases"], help=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                            **{**options, "required": False})
 
 
 # --- build.py publish (issue 17): kept apart so the option registry above merges cleanly.
 
 def _run_publish(args: argparse.Namespace) -> None:
-    publish(args.tree, args.url, index_url=args.index_url, ca_file=args.ca_file, jobs=args.jobs)
+    publish(args.tree, args.url, index_url=args.index_url, ca_file=args.ca_bundle, jobs=args.jobs)
 
 
 def _add_publish(commands) -> None:
@@ -116,5 +129,5 @@ def _add_publish(commands) -> None:
                               "credentials from TWINE_USERNAME/TWINE_PASSWORD, netrc or keyring, never here")
     p.add_argument("--tree", type=Path, required=True, help="the mirror tree (build.py build -o DIR)")
     p.add_argument("--index-url", help="the index's Simple API (default: URL/simple/, or URL/+simple/ for devpi)")
-    p.add_argument("--ca-file", help="CA bundle that signs the index's certificate")
-    p.add_argument("--jobs", type=int, default=4, help="parallel uploads")
+    _add_shared(p, "ca_bundle", "CA bundle that signs the index's certificate")
+    _add_shared(p, "jobs", "parallel uploads")

@@ -32,7 +32,7 @@ from mirror.resolve.closure import check_closure
 from mirror.resolve.lock import Lock, read_lock
 from mirror.resolve.resolve import resolve
 from mirror.resolve.select import check_quarantine, select
-from mirror.settings import Settings, spell
+from mirror.settings import FILE_INPUTS, Settings, spell
 from mirror.tree.changes import compare, read_previous, write_changes
 from mirror.tree.index import PACKAGES, build_projects, write_index
 from mirror.tree.landing import write_landing, write_projects_map
@@ -43,8 +43,6 @@ from mirror.upstream.indexes import Indexes, order, read_credential_urls
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "lock.json"
-# The knobs that name a file the build reads (through the `inputs` context in an image build).
-INPUT_FILES = ("requirements", "lock", "vuln_db", "audit_ignore", "previous_manifest", "previous_audit")
 AUDIT_NAME = "audit.json"
 
 
@@ -153,7 +151,7 @@ def explain_quarantine(exc: ResolutionError, sets: list[InputSet], upstream: Ind
 
 def check_input_files(settings: Settings) -> None:
     """Every file input given exists, before anything slow: one line naming the knob and the path."""
-    for name in INPUT_FILES:
+    for name in FILE_INPUTS:
         value = getattr(settings, name)
         paths = split_paths(value) if name == "requirements" and value is not None else [value]
         for path in paths:
