@@ -121,8 +121,9 @@ def package(path: Path, name: str, sha256: str) -> "PackageFile":
         raise DistributionError(path.name, f"twine refuses it: {exc}") from None
     except (OSError, ValueError, zipfile.BadZipFile, tarfile.TarError) as exc:
         raise DistributionError(path.name, f"not a readable distribution: {exc}") from None
-    if canonicalize_name(found.metadata["name"]) != name:
-        raise DistributionError(path.name, f"its metadata names {found.metadata['name']!r}, the lock {name}")
+    named = found.metadata_dictionary()["name"]  # (twine 6.0's metadata is no dict; this is, in 6 and 7)
+    if canonicalize_name(named) != name:
+        raise DistributionError(path.name, f"its metadata names {named!r}, the lock {name}")
     if found.sha2_digest != sha256:  # changed since mirror_files() hashed it
         raise DistributionError(path.name, f"sha256 {found.sha2_digest}, the lock says {sha256}")
     return found
