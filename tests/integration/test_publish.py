@@ -237,7 +237,7 @@ def test_twine_environment_names_the_index_and_the_user(mirror_tree, fresh_pypis
     assert peer.password not in result.stderr + result.stdout
 
 
-def test_without_a_target_or_into_pypi_one_line_and_nothing_read(mirror_tree, tmp_path):
+def test_without_a_target_or_into_pypi_one_line(mirror_tree, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     line = error_line(build_py("publish", "--tree", str(mirror_tree), env=host_env(HOME=str(home))))
