@@ -118,15 +118,27 @@ def _add_option(parser, field, help: str, default) -> None:
 # --- build.py publish (issue 17): kept apart so the option registry above merges cleanly.
 
 def _run_publish(args: argparse.Namespace) -> None:
-    publish(args.tree, args.url, index_url=args.index_url, ca_file=args.ca_bundle, jobs=args.jobs)
+    if args.url and args.repository_url and args.url != args.repository_url:
+        raise InputError(f"publish: two upload URLs, {args.url} and --repository-url {args.repository_url}")
+    publish(args.tree, args.url or args.repository_url, index_url=args.index_url, ca_file=args.ca_bundle,
+            jobs=args.jobs, repository=args.repository, config_file=args.config_file,
+            skip_existing=args.skip_existing)
 
 
 def _add_publish(commands) -> None:
-    p = commands.add_parser("publish", help="upload the mirror's files into an existing index (twine's upload API)",
+    p = commands.add_parser("publish", help="upload the mirror's files into an existing index (through twine)",
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.set_defaults(handler=_run_publish)
-    p.add_argument("url", help="the index's upload URL, e.g. https://nexus.example/repository/pypi-hosted/; "
-                              "credentials from TWINE_USERNAME/TWINE_PASSWORD, netrc or keyring, never here")
+    p.add_argument("url", nargs="?", help="the index's upload URL, e.g. https://nexus.example/repository/pypi-hosted/"
+                                          " (or --repository NAME); credentials from TWINE_USERNAME/TWINE_PASSWORD, "
+                                          "~/.pypirc, keyring or netrc, never here")
+    p.add_argument("--repository-url", help="the upload URL, as twine spells it (TWINE_REPOSITORY_URL also works)")
+    p.add_argument("-r", "--repository", metavar="NAME",
+                   help="a section of ~/.pypirc: its URL, user, password, ca_cert (TWINE_REPOSITORY also works)")
+    p.add_argument("--config-file", help="the .pypirc to read (default: twine's, ~/.pypirc)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="a file the index refuses as already there (twine's reading: 409, or 400 'already "
+                        "exists') counts as skipped, not failed")
     p.add_argument("--tree", type=Path, required=True, help="the mirror tree (build.py build -o DIR)")
     p.add_argument("--index-url", help="the index's Simple API (default: URL/simple/, or URL/+simple/ for devpi)")
     _add_shared(p, "ca_bundle", "CA bundle that signs the index's certificate")

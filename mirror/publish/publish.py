@@ -1,57 +1,41 @@
 """`build.py publish URL`: a mirror tree's files, uploaded into an index a company already runs.
 
-The upload API is the one twine speaks (the legacy `:action=file_upload`
-multipart form), which pypiserver, devpi, Nexus hosted and Artifactory local
-repositories accept. The target's Simple API (read with mirror/upstream/simple.py)
-says what it already has: same sha256 is skipped, another sha256 under the
-same name stops the publish before anything is uploaded.
+The upload goes through twine (mirror/publish/twine_api.py), the library users already
+configure: the URL or `--repository NAME` of ~/.pypirc, TWINE_* variables, keyring,
+netrc, proxies from the environment, twine's package checks. pypiserver, devpi,
+Nexus hosted and Artifactory local repositories take it. The target's Simple API
+(read with mirror/upstream/simple.py) says what it already has first: same sha256 is
+skipped, another sha256 under the same name stops the publish before anything is
+uploaded.
 
-Credentials come from TWINE_USERNAME/TWINE_PASSWORD, netrc or keyring
-(when the keyring package is installed), never from the command line, and
-are sent only to the index's origin.
+Credentials never come from the command line, and are sent only to the index's origin.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email.parser
-import email.policy
 import hashlib
-import importlib
 import logging
-import os
-import tarfile
 import threading
 import time
 import urllib.parse
-import zipfile
-import zlib
 from pathlib import Path
 
 import requests
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 from mirror.core.files import sha256_file
-from mirror.core.http import (MAX_EXPORT, MAX_PAGE, Transient, TooLarge, netrc_credentials, new_session, read_body,
-                         retrying, short_reason)
+from mirror.core.http import MAX_EXPORT, MAX_PAGE, Transient, TooLarge, new_session, read_body, retrying, short_reason
 from mirror.core.parallel import each
-from mirror.errors import (DistributionError, HashMismatchError, InputError, PublishConflict, PublishError,
-                           PublishFailed, UpstreamError)
-from mirror.fetch.metadata import MAX_METADATA, wheel_metadata
+from mirror.errors import HashMismatchError, InputError, PublishConflict, PublishError, PublishFailed, UpstreamError
+from mirror.publish import twine_api
+from mirror.publish.twine_api import CREDENTIAL_SOURCES, TIMEOUT
 from mirror.resolve.lock import LockedFile, read_lock
+from mirror.settings import FIELDS
 from mirror.upstream import simple
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = (10, 300)  # a big wheel into a slow index: the read timeout covers the server's processing
-ENV_USERNAME, ENV_PASSWORD = "TWINE_USERNAME", "TWINE_PASSWORD"
 _REASON_BYTES = 64 << 10  # an index's error text: its first line is all the summary shows
-CREDENTIAL_SOURCES = f"{ENV_USERNAME}/{ENV_PASSWORD}, netrc or keyring"
-# Core metadata fields a file may carry several times, and the form field twine sends each as.
-_MULTI = {"classifier": "classifiers", "platform": "platform", "supported-platform": "supported_platform",
-          "requires-dist": "requires_dist", "provides-dist": "provides_dist", "obsoletes-dist": "obsoletes_dist",
-          "requires-external": "requires_external", "project-url": "project_urls",
-          "provides-extra": "provides_extra", "dynamic": "dynamic", "license-file": "license_file"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,44 +65,31 @@ def mirror_files(tree: Path) -> list[tuple[LockedFile, Path]]:
     return files
 
 
-def credentials(url: str) -> tuple[str, str] | None:
-    """(user, password) from the environment, then netrc, then keyring; None for anonymous."""
-    user, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
-    if user and password is not None:
-        return user, password
-    # The publish URL's own origin only; `default` too, since the user named this one index (mirror/core/http.py).
-    netrc = netrc_credentials(url, default_entry=True)
-    if netrc:
-        return netrc
-    try:
-        keyring = importlib.import_module("keyring")
-    except ImportError:
-        return (user, password) if user else None
-    try:
-        found = keyring.get_credential(url, user)
-    except Exception as exc:  # any backend's failure: say which, go on without
-        log.info("keyring gave no credentials for %s: %s", url, short_reason(exc))
-        return (user, password) if user else None
-    return (found.username, found.password) if found else ((user, password) if user else None)
-
-
 class Publisher:
-    def __init__(self, url: str, *, index_url: str | None = None, ca_file: str | None = None, jobs: int = 4):
-        parts = urllib.parse.urlsplit(url)
-        if parts.username or parts.password:
-            raise InputError(f"publish URL with credentials in it: they would show in the process list and "
-                             f"the shell history; give them as {CREDENTIAL_SOURCES}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"publish URL {url!r} is not an http(s) address")
+    def __init__(self, url: str | None = None, *, index_url: str | None = None, ca_file: str | None = None,
+                 jobs: int = FIELDS["jobs"].default, repository: str | None = None, config_file: str | None = None,
+                 skip_existing: bool = False):
+        if url:
+            parts = urllib.parse.urlsplit(url)
+            if parts.username or parts.password:
+                raise InputError(f"publish URL with credentials in it: they would show in the process list and "
+                                 f"the shell history; give them as {CREDENTIAL_SOURCES}")
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InputError(f"publish URL {url!r} is not an http(s) address")
+            url = url.rstrip("/") + "/"
         if jobs < 1:
             raise InputError(f"--jobs {jobs}: at least 1")
-        self.url = url.rstrip("/") + "/"
+        # Where and as whom: twine's answer (URL, .pypirc, TWINE_*, keyring), then netrc.
+        self.target = twine_api.resolve(url, repository=repository, config_file=config_file, ca_file=ca_file)
+        self.url = self.target.url
         self.index_url = index_url
         self.jobs = jobs
-        # credentials only as credentials() finds them, for the upload URL's origin; no proxy from env
-        self.session = new_session(trust_env=False, pool_size=jobs)
-        self.verify = ca_file or True
-        self.found = credentials(self.url)
+        self.skip_existing = skip_existing
+        # Reading the index: the same credentials (its origin only), certificates and proxies as the upload.
+        self.session = new_session(trust_env=True, pool_size=jobs)
+        self.verify = self.target.ca_file or True
+        self.cert = self.target.client_cert
+        self.found = self.target.credentials
         if self.found:
             self.session.auth.bind(self.url, self.found)
 
@@ -129,7 +100,7 @@ class Publisher:
         (pypiserver sends names it lacks to its upstream)."""
         for _ in range(6):
             response = self.session.get(url, headers={"Accept": accept}, timeout=TIMEOUT, verify=self.verify,
-                                        allow_redirects=False, stream=True)
+                                        cert=self.cert, allow_redirects=False, stream=True)
             if response.is_redirect:
                 target = urllib.parse.urljoin(url, response.headers["Location"])
                 if urllib.parse.urlsplit(target)[:2] != urllib.parse.urlsplit(url)[:2]:
@@ -151,7 +122,8 @@ class Publisher:
     def _simple_root(self) -> str:
         if self.index_url:
             return self.index_url.rstrip("/") + "/"
-        for candidate in (f"{self.url}simple/", f"{self.url}+simple/"):  # pypiserver, Nexus, ... ; devpi
+        base = self.url.rstrip("/") + "/"
+        for candidate in (f"{base}simple/", f"{base}+simple/"):  # pypiserver, Nexus, ... ; devpi
             response = self._read(candidate)
             if response is not None:
                 response.close()
@@ -213,47 +185,64 @@ class Publisher:
         if conflicts:
             raise PublishConflict(self.url, conflicts)
         todo = [(f, path) for f, path in files if f.filename not in have]
+        # twine's checks of every file before the first upload: a bad one stops the publish, not half of it.
+        packages: dict[str, object] = {}
+        each(self.jobs, lambda f, path: packages.__setitem__(
+            f.filename, twine_api.package(path, f.name, f.sha256)), todo)
         skipped = len(files) - len(todo)
         log.info("publishing to %s: %d files, %d already there with the same sha256 (%s)", self.url,
                  len(files), skipped, "as " + self.found[0] if self.found else "no credentials found")
         progress = _Progress(len(todo), sum(path.stat().st_size for _, path in todo))
         failures: list[tuple[str, str]] = []
-        if todo:
-            # The first alone: wrong credentials or a read-only index end with one line, not N.
-            self._upload_one(*todo[0], progress, failures)
-            each(self.jobs, self._upload_one, ((f, path, progress, failures) for f, path in todo[1:]))
-        summary = Summary(len(todo) - len(failures), skipped, len(failures), progress.bytes,
-                          time.monotonic() - started)
+        existed: list[str] = []
+        uploader = twine_api.Uploader(self.target, self.jobs)
+        try:
+            if todo:
+                # The first alone: wrong credentials or a read-only index end with one line, not N.
+                first = todo[0]
+                self._upload_one(*first, packages[first[0].filename], progress, failures, existed, uploader)
+                each(self.jobs, self._upload_one, ((f, path, packages[f.filename], progress, failures, existed,
+                                                    uploader) for f, path in todo[1:]))
+        finally:
+            uploader.close()
+        summary = Summary(len(todo) - len(failures) - len(existed), skipped + len(existed), len(failures),
+                          progress.bytes, time.monotonic() - started)
         log.info("published to %s: %d uploaded, %d skipped, %d failed (%.1f MB) in %.1f s", self.url,
                  summary.uploaded, summary.skipped, summary.failed, summary.bytes / 1e6, summary.seconds)
         if failures:
             raise PublishFailed(self.url, sorted(failures))
         return summary
 
-    def _upload_one(self, f: LockedFile, path: Path, progress: "_Progress", failures: list) -> None:
-        form = upload_form(f, path)
-        content = path.read_bytes()
+    def _upload_one(self, f: LockedFile, path: Path, package, progress: "_Progress", failures: list,
+                    existed: list, uploader: twine_api.Uploader) -> None:
         try:
-            retrying(self.url, lambda: self._post(f.filename, form, content))
+            retrying(self.url, lambda: self._post(uploader, package))
         except _Refused as exc:
-            failures.append((f.filename, exc.reason))
+            if exc.existed:
+                log.info("%s: the index says it has it already (--skip-existing)", f.filename)
+                existed.append(f.filename)
+            else:
+                failures.append((f.filename, exc.reason))
         except UpstreamError as exc:
             raise PublishError(self.url, f"uploading {f.filename}: {exc.reason}") from None
-        progress.add(len(content))
+        progress.add(path.stat().st_size)
 
-    def _post(self, filename: str, form: list[tuple[str, str]], content: bytes) -> None:
+    def _post(self, uploader: twine_api.Uploader, package) -> None:
         try:
-            response = self.session.post(self.url, data=form, files={"content": (filename, content)},
-                                         timeout=TIMEOUT, verify=self.verify, allow_redirects=False, stream=True)
+            response = uploader.upload(package)
         except requests.exceptions.SSLError as exc:
             raise PublishError(self.url, f"TLS verification failed ({short_reason(exc)}); pass --ca-file") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Transient(short_reason(exc)) from exc
-        status, reason = response.status_code, _reason(response)
+        status = response.status_code
         if status in (200, 201):
+            response.close()
             return
         if status >= 500 or status == 429:
+            response.close()
             raise Transient(f"HTTP {status}")
+        existed = self.skip_existing and twine_api.already_there(response, package)
+        reason = _reason(response)
         if status == 401:
             source = f"as {self.found[0]}" if self.found else f"none found in {CREDENTIAL_SOURCES}"
             raise PublishError(self.url, f"HTTP 401: credentials refused ({source})")
@@ -263,14 +252,15 @@ class Publisher:
         if status in (404, 405) or response.is_redirect:
             raise PublishError(self.url, f"HTTP {status}: this address takes no uploads (a read-only index, "
                                          f"or not its upload URL) ({reason})")
-        raise _Refused(f"HTTP {status} ({reason})")
+        raise _Refused(f"HTTP {status} ({reason})", existed)
 
 
 class _Refused(Exception):
-    """One file refused (e.g. 400, 409): named in the summary; the others go on."""
+    """One file refused (e.g. 400, 409): named in the summary, or skipped when the index says it has
+    it and --skip-existing is given (twine's reading); the others go on."""
 
-    def __init__(self, reason: str):
-        self.reason = reason
+    def __init__(self, reason: str, existed: bool = False):
+        self.reason, self.existed = reason, existed
 
 
 def _reason(response: requests.Response) -> str:
@@ -283,64 +273,6 @@ def _reason(response: requests.Response) -> str:
         text = body.splitlines()[0][:120] if body else text
     response.close()
     return text
-
-
-def upload_form(f: LockedFile, path: Path) -> list[tuple[str, str]]:
-    """The form twine sends: the file's core metadata, its kind and digests."""
-    if f.filename.endswith(".whl"):
-        raw = wheel_metadata(path)
-        tags = parse_wheel_filename(f.filename)[3]
-        filetype, pyversion = "bdist_wheel", ".".join(sorted({t.interpreter for t in tags}))
-    else:
-        parse_sdist_filename(f.filename)
-        raw = _sdist_metadata(path)
-        filetype, pyversion = "sdist", "source"
-    # Core metadata is UTF-8 (an author's name often is not ASCII): parse text, not bytes,
-    # so that every value is a plain str the form can encode.
-    message = email.parser.Parser(policy=email.policy.compat32).parsestr(raw.decode("utf-8", errors="replace"))
-    form = [(":action", "file_upload"), ("protocol_version", "1"), ("filetype", filetype),
-            ("pyversion", pyversion), ("sha256_digest", f.sha256),
-            ("md5_digest", hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest())]
-    for key, value in message.items():
-        field = key.lower()
-        if field in _MULTI:
-            form.append((_MULTI[field], str(value)))
-        else:
-            form.append((field.replace("-", "_"), str(value)))
-    body = message.get_payload()
-    if body and "Description" not in message:
-        form.append(("description", body if isinstance(body, str) else str(body)))
-    names = {k for k, _ in form}
-    if not {"name", "version", "metadata_version"} <= names:
-        raise DistributionError(f.filename, "its metadata lacks Name, Version or Metadata-Version")
-    if canonicalize_name(dict(form)["name"]) != f.name:
-        raise DistributionError(f.filename, f"its metadata names {dict(form)['name']!r}, the lock {f.name}")
-    return form
-
-
-def _bounded(path: Path, data: bytes) -> bytes:
-    if len(data) > MAX_METADATA:
-        raise DistributionError(path.name, f"PKG-INFO unpacks to more than {MAX_METADATA} bytes")
-    return data
-
-
-def _sdist_metadata(path: Path) -> bytes:
-    """PKG-INFO at the top folder of a .tar.gz or .zip sdist."""
-    try:
-        if path.name.endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith("/PKG-INFO")]
-                if names:
-                    with archive.open(names[0]) as stream:
-                        return _bounded(path, stream.read(MAX_METADATA + 1))
-        else:
-            with tarfile.open(path) as archive:
-                for member in archive.getmembers():
-                    if member.name.count("/") == 1 and member.name.endswith("/PKG-INFO") and member.isfile():
-                        return _bounded(path, archive.extractfile(member).read(MAX_METADATA + 1))
-    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-        raise DistributionError(path.name, f"not a readable sdist: {exc}") from None
-    raise DistributionError(path.name, "no PKG-INFO at its top level")
 
 
 class _Progress:
@@ -363,7 +295,10 @@ class _Progress:
                          self.bytes / 1e6, self.total_bytes / 1e6)
 
 
-def publish(tree: Path, url: str, *, index_url: str | None = None, ca_file: str | None = None,
-            jobs: int = 4) -> Summary:
-    files = mirror_files(tree)
-    return Publisher(url, index_url=index_url, ca_file=ca_file, jobs=jobs).publish(files)
+def publish(tree: Path, url: str | None = None, *, index_url: str | None = None, ca_file: str | None = None,
+            jobs: int = FIELDS["jobs"].default, repository: str | None = None, config_file: str | None = None,
+            skip_existing: bool = False) -> Summary:
+    # Where and as whom first (no network): a wrong option ends before a tree of gigabytes is hashed.
+    publisher = Publisher(url, index_url=index_url, ca_file=ca_file, jobs=jobs, repository=repository,
+                          config_file=config_file, skip_existing=skip_existing)
+    return publisher.publish(mirror_files(tree))

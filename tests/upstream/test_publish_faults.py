@@ -11,7 +11,7 @@ import threading
 import pytest
 
 import mirror.core.http
-from mirror.errors import PublishError
+from mirror.errors import DistributionError, PublishError
 from mirror.publish.publish import Publisher
 from mirror.resolve.lock import LockedFile
 from tests.upstream.fake_index import wheel
@@ -96,3 +96,18 @@ def test_an_index_that_keeps_failing_ends_in_one_error_naming_it(one_wheel, monk
     with flaky([502] * 4) as index, pytest.raises(PublishError) as raised:
         Publisher(index.url).publish(one_wheel)
     assert str(raised.value) == f"{index.url}: uploading alpha-1.0-py3-none-any.whl: HTTP 502 (gave up after 4 attempts)"
+
+
+def test_twines_checks_refuse_a_file_before_any_upload(one_wheel, tmp_path, monkeypatch):
+    """alpha is fine, beta's metadata has a Requires-Dist twine's check refuses: nothing is posted,
+    alpha included, and the error names beta."""
+    monkeypatch.delenv("TWINE_USERNAME", raising=False)
+    bad = wheel("beta", "1.0", "not a requirement !!")
+    path = tmp_path / bad.filename
+    path.write_bytes(bad.data)
+    files = one_wheel + [(LockedFile(filename=bad.filename, name="beta", version="1.0", url="https://x/" + bad.filename,
+                                     sha256=bad.sha256), path)]
+    with flaky([]) as index, pytest.raises(DistributionError) as raised:
+        Publisher(index.url).publish(files)
+    assert index.posts == []
+    assert str(raised.value).startswith(f"{bad.filename}: twine refuses it: Invalid distribution metadata: ")
