@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.appliance import REPO
+from tests.integration.appliance import REPO, run_bake
 
 RUN = uuid.uuid4().hex[:6]
 TAG = f"repro-{RUN}"
@@ -33,15 +33,8 @@ LOCK = "tests/fixtures/small-lock.json"
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
-# buildx's docker driver, with other builds on the same engine, now and then
-# fails a bake at its start with this gRPC dial error: not the build's doing.
-DIAL_RACE = "only one connection allowed"
-
-
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
-    if result.returncode != 0 and DIAL_RACE in result.stderr:
-        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
+    result = run_bake(args, cwd=cwd, env={**os.environ, **env})
     assert result.returncode == 0, f"{' '.join(args)} in {cwd}:\n{result.stderr[-4000:]}"
     return result
 
