@@ -108,8 +108,8 @@ def throughput(settings: Settings, section: Section) -> None:
         "nginx CPU us/request: user + system time of every process in the container over the run, per request "
         "(less sensitive than req/s to what else the shared machine runs). With auth each request also makes "
         "the subrequest and one njs call (HMAC of the header, a shared-dictionary lookup), and njs gives every "
-        "request that calls it a fresh VM, running the top level of every module the http level imports "
-        "(`basic-auth.js` and `osv.js`). Where nginx alone limits throughput, the ratio would be that of CPU "
+        "request that calls it a fresh VM, running the top level of every module its location imports "
+        "(`basic-auth.js` alone: `osv.js` is imported in the OSV locations only). Where nginx alone limits throughput, the ratio would be that of CPU "
         "per request: "
         + ", ".join(f"{label} {median(cpu['open', scheme]) / median(cpu['auth', scheme]):.2f}"
                     for scheme, label in (("http", "plain HTTP"), ("https", "HTTPS"))) + ".",
