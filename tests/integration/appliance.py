@@ -137,7 +137,12 @@ def running_mirror(image: str, network, **kwargs):
         container.stop()
 
 
-def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30) -> None:
+def wait_until_healthy(url: str, container, timeout: float = 30) -> None:
+    """Until url answers 200; fails with the container's logs when it exits or the time runs out.
+
+    container: a testcontainers DockerContainer or the docker SDK's Container.
+    """
+    wrapped = container.get_wrapped_container() if isinstance(container, DockerContainer) else container
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -145,11 +150,11 @@ def wait_until_healthy(url: str, container: DockerContainer, timeout: float = 30
                 return
         except requests.ConnectionError:
             pass
-        container.get_wrapped_container().reload()
-        if container.get_wrapped_container().status == "exited":
+        wrapped.reload()
+        if wrapped.status == "exited":
             break
         time.sleep(0.2)
-    out, err = container.get_logs()
+    out, err = (wrapped.logs(stdout=True, stderr=False), wrapped.logs(stdout=False, stderr=True))
     raise AssertionError(f"{url} never answered 200:\n{out.decode()[-2000:]}\n{err.decode()[-2000:]}")
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.appliance import REPO, start_mirror
+from tests.integration.appliance import REPO, start_mirror, wait_until_healthy
 
 USER = "auditor"
 PASSWORD = f"pw-{uuid.uuid4().hex}"
@@ -140,15 +140,7 @@ def test_with_njs_0_7_the_same_config_falls_back_to_the_cache_and_stays_correct(
     try:
         container.reload()
         port = int(container.ports["8080/tcp"][0]["HostPort"])
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, container.logs().decode()[-3000:]
-            time.sleep(0.2)
+        wait_until_healthy(f"http://127.0.0.1:{port}/healthz", container)
         stderr = container.logs(stdout=False, stderr=True).decode()
         assert "njs module /usr/lib/nginx/modules/ngx_http_js_module.so" in stderr
         assert "30-basic-auth.sh: info: this njs has no shared dictionaries (njs < 0.8)" in stderr, stderr
