@@ -39,9 +39,10 @@ def plain_bake(*args: str, cwd: Path = REPO, **env: str) -> subprocess.Completed
     return run_bake(command, cwd=cwd, env={**os.environ, "CA_BUNDLE": bundle, **env})
 
 
-# BuildKit's session transport (engine 26.1 with buildx 0.29) now and then drops
-# a bake while it loads a build context (moby/buildkit#748); scripts/build runs
-# such a pass again, and so do the tests that call bake themselves.
+# buildx 0.29 can drop a bake while it loads a build context, when a linked
+# target's session closes under a job that still needs it (docker/buildx#4011;
+# one image per bake makes it rare); scripts/build runs such a pass again, and
+# so do the tests that call bake themselves.
 DIAL_RACE = "only one connection allowed"
 
 
