@@ -46,7 +46,7 @@ variable "INCLUDE_SDISTS" {
 
 variable "BUILD_SDIST_METADATA" {
   default     = "0"
-  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives; refused beside any secret: index credentials, a netrc (docs/threat-model.md)"
+  description = "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 file gives, with no network and the build's own pinned backends; refused beside any secret: index credentials, a netrc (docs/inputs.md)"
 }
 
 variable "SKIP_MISSING_WHEELS" {

@@ -213,8 +213,8 @@ def lock_requirements(settings: Settings, sets: list[InputSet], upstream: Indexe
         preferences = {(t.get("set"), t["name"]): t["pins"] for t in previous["lock"]["targets"]}
     if settings.build_sdist_metadata:
         refuse_package_code_beside_secrets(settings, upstream)
-        log.warning("resolving with %s: uv may run sdists' build backends (package code) for their metadata",
-                    spell("build_sdist_metadata"))
+        log.warning("resolving with %s: uv may run sdists' build backends (package code) for their metadata, "
+                    "with no network and the build's own pinned backends", spell("build_sdist_metadata"))
     try:
         resolved = resolve(sets, targets, index_urls=[u.url_with_credentials for u in upstream.upstreams],
                            ca_bundle=settings.ca_bundle, cache_dir=settings.cache_dir, preferences=preferences,

@@ -67,7 +67,8 @@ class Settings:
     include_sdists: bool = knob(False, "mirror each pin's sdist too", kind="bool", variable="INCLUDE_SDISTS")
     build_sdist_metadata: bool = knob(
         False, "let the resolver run an sdist's build backend (package code) for metadata no wheel or PEP 658 "
-        "file gives; refused beside any secret: index credentials, a netrc (docs/threat-model.md)", kind="bool",
+        "file gives, with no network and the build's own pinned backends; refused beside any secret: index "
+        "credentials, a netrc (docs/inputs.md)", kind="bool",
         variable="BUILD_SDIST_METADATA")
     skip_missing_wheels: bool = knob(
         False, "leave out (with a warning) a target that lacks a wheel, instead of failing", kind="bool",

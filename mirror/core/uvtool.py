@@ -28,7 +28,11 @@ _UV_PASSED = {"PATH", "HOME", "TMPDIR", "LANG", "LANGUAGE", "TZ", "SSL_CERT_FILE
 # The running interpreter as uv's reference Python: --python-version and
 # --python-platform describe the target, and uv need not probe every
 # interpreter on the machine (a second per run on a host with pyenv shims).
-UV_OPTIONS = ("--python", sys.executable, "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet")
+def uv_options(python: str = sys.executable) -> tuple[str, ...]:
+    return ("--python", python, "--no-config", "--no-header", "--no-annotate", "--color", "never", "--quiet")
+
+
+UV_OPTIONS = uv_options()
 
 
 def condense(stderr: str) -> str:

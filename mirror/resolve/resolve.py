@@ -18,7 +18,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from mirror.core.uvtool import UV_OPTIONS, condense, find_uv, uv_env
+from mirror.core.uvtool import condense, find_uv, uv_env, uv_options
+from mirror.resolve import sandbox
 from mirror.errors import InputError, NoDistributionError, ResolutionError
 from mirror.inputs.pylock import PyLock, read_pylock
 from mirror.inputs.reqfile import Entry, applies
@@ -64,14 +65,17 @@ def resolve(
     """
     uv = find_uv()
     env = uv_env(ca_bundle, cache_dir)
+    options = ("--no-build", *uv_options())
     with tempfile.TemporaryDirectory(prefix="pypi-mirror-home-") as home:
         if build_sdists:
             # Package code runs: not even the build user's home (~/.netrc, ~/.pypirc, ~/.config) is pointed
-            # to, and what it builds is not kept in the cache later builds resolve from.
+            # to, and what it builds is not kept in the cache later builds resolve from. It runs in
+            # sandbox.py's environment, which has no network, never in one uv fills from the index.
             env = {**env, "HOME": home, "UV_CACHE_DIR": str(Path(home) / "uv-cache")}
+            options = ("--no-build-isolation", *uv_options(str(sandbox.create(Path(home) / "backends"))))
         # The environment and the options every resolution here runs with.
-        return _resolve(sets, targets, uv, (env, () if build_sdists else ("--no-build",)), index_urls,
-                        preferences or {}, jobs, universal, include_sdists)
+        return _resolve(sets, targets, uv, (env, options), index_urls, preferences or {}, jobs, universal,
+                        include_sdists)
 
 
 def _resolve(sets, targets, uv, env, index_urls, preferences, jobs, universal, include_sdists) -> list[Resolved]:
@@ -130,7 +134,7 @@ def _resolve_universal(uv: str, env: tuple[dict, tuple[str, ...]], s: InputSet, 
         oldest = min(targets, key=lambda t: t.python_tuple)
         command = [uv, "pip", "compile", str(s.path.resolve()), *s.compile_args, "--universal",
                    "--python-version", oldest.python, *_index_args(index_urls), "--output-file", str(output),
-                   *build, *UV_OPTIONS]
+                   *build]
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)
         if result.returncode != 0:
             where = f"{' '.join(map(str, targets))} ({s.path}, universal resolution)"
@@ -189,7 +193,7 @@ def _resolve_one(uv: str, env: tuple[dict, tuple[str, ...]], s: InputSet, target
             "--python-platform", target.uv_platform,
             *_index_args(index_urls),
             "--output-file", str(output),
-            *build, *UV_OPTIONS,
+            *build,
         ]
         # uv reads a pyproject's groups relative to the working directory.
         result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=s.path.parent)

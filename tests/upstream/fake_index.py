@@ -94,12 +94,18 @@ def sdist(name: str, version: str, *, buildable_metadata: bool = True) -> Dist:
 def backend_sdist(name: str, version: str, backend: str) -> Dist:
     """An sdist without static metadata (Metadata-Version 2.1) whose in-tree build backend is `backend`
     (Python source, module `backend`): whoever asks it for metadata runs that code."""
-    pkg_info = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    pyproject = b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+    return dynamic_sdist(name, version, {"pyproject.toml": pyproject, "backend.py": backend})
+
+
+def dynamic_sdist(name: str, version: str, files: dict[str, str]) -> Dist:
+    """An sdist without static metadata (Metadata-Version 2.1) holding `files`: only its build backend
+    can say what it depends on."""
+    pkg_info = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as tf:
-        for path, data in {f"{name}-{version}/PKG-INFO": pkg_info, f"{name}-{version}/pyproject.toml": pyproject,
-                           f"{name}-{version}/backend.py": backend.encode()}.items():
+        for path, data in {f"{name}-{version}/{path}": data.encode()
+                           for path, data in {"PKG-INFO": pkg_info, **files}.items()}.items():
             info = tarfile.TarInfo(path)
             info.size, info.mtime = len(data), 1704164646
             tf.addfile(info, io.BytesIO(data))

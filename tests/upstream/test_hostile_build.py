@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.upstream.fake_index import FakeIndex, backend_sdist, wheel
+from tests.upstream.fake_index import FakeIndex, backend_sdist, dynamic_sdist, wheel
 
 SECRET = "hunter2-never-seen"
 
@@ -83,6 +83,85 @@ def test_the_knob_runs_the_backend_without_a_secret_in_its_environment(build, ma
         assert environment.get("NETRC") in (None, os.devnull)
         assert environment["HOME"] != os.environ.get("HOME"), "the backend was pointed at the user's home"
         assert not environment["UV_CACHE_DIR"].startswith(str(build.cache)), "package output in the kept cache"
+
+
+def calling_backend(marker: Path, port: int, path: str) -> str:
+    """A build backend that tries every way out to the index's own address before it answers:
+    Python's socket, the socket syscall through ctypes, and a child process."""
+    return textwrap.dedent(f"""\
+        import ctypes, json, os, socket, subprocess, sys
+        REQUEST = b"GET {path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n"
+
+        def _call():
+            tried = {{}}
+            try:
+                with socket.create_connection(("127.0.0.1", {port}), timeout=5) as conn:
+                    conn.sendall(REQUEST)
+                    conn.recv(100)
+                tried["python"] = "connected"
+            except OSError as exc:
+                tried["python"] = type(exc).__name__
+            tried["syscall"] = ctypes.CDLL(None, use_errno=True).socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+            child = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', {port}))"],
+                                   capture_output=True, text=True)
+            tried["child"] = child.returncode
+            with open({str(marker)!r}, "a") as out:
+                out.write(json.dumps(tried) + "\\n")
+
+        def get_requires_for_build_wheel(config_settings=None):
+            return []
+
+        def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+            _call()
+            folder = os.path.join(metadata_directory, "evil-1.0.dist-info")
+            os.makedirs(folder)
+            with open(os.path.join(folder, "METADATA"), "w") as out:
+                out.write("Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\nRequires-Dist: beta\\n")
+            return "evil-1.0.dist-info"
+        """)
+
+
+def test_the_knobs_backend_has_no_network_not_even_to_the_index(build, marker, tmp_path):
+    # Failed before: the backend ran with the build step's network and fetched from the index itself.
+    path = f"/exfil-{os.urandom(6).hex()}"
+    with FakeIndex([wheel("alpha", "1.0", "evil"), wheel("beta", "1.0")]) as fake:
+        fake.dists["evil-1.0.tar.gz"] = backend_sdist("evil", "1.0", calling_backend(marker, fake.port, path))
+        result = build(requirements="alpha\n", index_url=fake.url, extra=("--include-sdists", "--build-sdist-metadata"))
+        assert result.code == 0, result.err
+        assert marker.exists(), "the backend never ran"
+        assert fake.requests(path) == [], "the build backend reached the index"
+    tried = json.loads(marker.read_text().splitlines()[0])
+    assert tried == {"python": "PermissionError", "syscall": -1, "child": 1}
+    # The metadata the fenced backend gave (evil needs beta) is what the resolution used.
+    assert (tmp_path / "out" / "projects" / "beta").is_dir()
+
+
+COMMON_BACKENDS = {
+    "setuptools": {"pyproject.toml": '[build-system]\nrequires = ["setuptools>=70"]\n'
+                                     'build-backend = "setuptools.build_meta"\n',
+                   "setup.py": 'from setuptools import setup\nsetup(name="evil", version="1.0", install_requires=["beta"])\n'},
+    "hatchling": {"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+                                    '[project]\nname = "evil"\nversion = "1.0"\ndependencies = ["beta"]\n'
+                                    '[tool.hatch.build.targets.wheel]\nbypass-selection = true\n'},
+}
+
+
+@pytest.mark.parametrize("backend", sorted(COMMON_BACKENDS))
+def test_the_knob_builds_with_the_common_backends_the_index_does_not_serve(build, tmp_path, backend):
+    # The fenced environment brings its own pinned backends: the index here has none of them.
+    with FakeIndex([wheel("alpha", "1.0", "evil"), wheel("beta", "1.0"),
+                    dynamic_sdist("evil", "1.0", COMMON_BACKENDS[backend])]) as fake:
+        result = build(requirements="alpha\n", index_url=fake.url, extra=("--include-sdists", "--build-sdist-metadata"))
+        assert result.code == 0, result.err
+    assert (tmp_path / "out" / "projects" / "beta").is_dir()
+
+
+def test_the_knob_names_an_sdist_whose_backend_the_build_does_not_carry(build):
+    pyproject = '[build-system]\nrequires = ["maturin>=1"]\nbuild-backend = "maturin"\n'
+    with FakeIndex([wheel("alpha", "1.0", "evil"), dynamic_sdist("evil", "1.0", {"pyproject.toml": pyproject})]) as fake:
+        result = build(requirements="alpha\n", index_url=fake.url, extra=("--include-sdists", "--build-sdist-metadata"))
+    assert result.code == 1
+    assert "evil" in result.error and "maturin" in result.error
 
 
 @pytest.mark.parametrize("given", ["url", "netrc", "credentials file"])
