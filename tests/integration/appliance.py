@@ -39,6 +39,20 @@ def plain_bake(*args: str, cwd: Path = REPO, **env: str) -> subprocess.Completed
     return run_bake(command, cwd=cwd, env={**os.environ, "CA_BUNDLE": bundle, **env})
 
 
+# One Python version on one platform: the smallest tree a build makes.
+ONE_TARGET = {"PYTHON_VERSIONS": "3.11", "PLATFORMS": "manylinux_x86_64"}
+
+
+def tree_of(tmp_path: Path, name: str, *args: str, **env: str) -> tuple[Path, str]:
+    """Bake the wheelhouse target into a local folder: (the tree, the build log)."""
+    out = tmp_path / name
+    result = plain_bake("wheelhouse", "--set", f"wheelhouse.output=type=local,dest={out}",
+                        "--allow", f"fs.write={tmp_path}", *args,
+                        **ONE_TARGET, **env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out / "srv" / "pypi", result.stderr
+
+
 # buildx 0.29 can drop a bake while it loads a build context, when a linked
 # target's session closes under a job that still needs it (docker/buildx#4011;
 # one image per bake makes it rare); scripts/build runs such a pass again, and

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.appliance import REPO, plain_bake
+from tests.integration.appliance import ONE_TARGET, REPO, plain_bake, tree_of
 from tests.integration.layers import search_image
 
 FIXTURES = REPO / "tests" / "fixtures" / "osv"
-ONE_TARGET = {"PYTHON_VERSIONS": "3.11", "PLATFORMS": "manylinux_x86_64"}
 BUILD_STEP = re.compile(r"^#(\d+) \[wheelhouse builder \d+/\d+\] RUN .*build\.py build", re.M)
 
 
@@ -32,16 +31,6 @@ def export(path: Path, *records: str) -> Path:
         for name in records:
             archive.write(FIXTURES / name, name)
     return path
-
-
-def tree_of(tmp_path: Path, name: str, *args: str, **env: str) -> tuple[Path, str]:
-    """Bake the wheelhouse target into a local folder: (the tree, the build log)."""
-    out = tmp_path / name
-    result = plain_bake("wheelhouse", "--set", f"wheelhouse.output=type=local,dest={out}",
-                        "--allow", f"fs.write={tmp_path}", *args,
-                        **ONE_TARGET, **env)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return out / "srv" / "pypi", result.stderr
 
 
 def build_step_cached(log: str) -> bool:

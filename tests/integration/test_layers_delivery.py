@@ -27,10 +27,9 @@ import pytest
 import requests
 
 from mirror.tree.layers import ORDER, REMAINDER_BOUND, bucket
-from tests.integration.appliance import REPO, bake
+from tests.integration.appliance import ONE_TARGET, REPO, bake
 
 RUN = uuid.uuid4().hex[:6]
-ONE_TARGET = {"PYTHON_VERSIONS": "3.11", "PLATFORMS": "manylinux_x86_64"}
 IMAGES = ("pypi-mirror", "pypi-mirror-wheelhouse")
 # Adding a project to the appliance: its bucket, the index pages, the documents, nginx's project map.
 CHANGED_LAYERS = 4
