@@ -14,15 +14,14 @@ from tests.upstream.fake_index import FakeIndex, backend_sdist, dynamic_sdist, w
 SECRET = "hunter2-never-seen"
 
 
-def evil_backend(marker: Path) -> str:
-    """A build backend that records that it ran, with the environment it ran in, and then answers."""
-    return textwrap.dedent(f"""\
-        import json, os
-        MARKER = {str(marker)!r}
-
+def backend(marker: Path, probe: str, requires: str = "") -> str:
+    """A build backend (evil 1.0, depending on `requires` if given) whose every hook first appends
+    what `probe` (the source of a function `_probe()` returning a JSON-able value) returns to marker."""
+    requires_dist = f"Requires-Dist: {requires}\\n" if requires else ""
+    hooks = textwrap.dedent(f"""\
         def _mark():
-            with open(MARKER, "a") as out:
-                out.write(json.dumps(dict(os.environ)) + "\\n")
+            with open({str(marker)!r}, "a") as out:
+                out.write(json.dumps(_probe()) + "\\n")
 
         def get_requires_for_build_wheel(config_settings=None):
             _mark()
@@ -33,12 +32,21 @@ def evil_backend(marker: Path) -> str:
             folder = os.path.join(metadata_directory, "evil-1.0.dist-info")
             os.makedirs(folder)
             with open(os.path.join(folder, "METADATA"), "w") as out:
-                out.write("Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\n")
+                out.write("Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\n{requires_dist}")
             return "evil-1.0.dist-info"
 
         def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             _mark()
             raise RuntimeError("not built here")
+        """)
+    return "import ctypes, json, os, socket, subprocess, sys\n\n" + textwrap.dedent(probe) + "\n" + hooks
+
+
+def evil_backend(marker: Path) -> str:
+    """A build backend that records that it ran, with the environment it ran in, and then answers."""
+    return backend(marker, """\
+        def _probe():
+            return dict(os.environ)
         """)
 
 
@@ -88,37 +96,21 @@ def test_the_knob_runs_the_backend_without_a_secret_in_its_environment(build, ma
 def calling_backend(marker: Path, port: int, path: str) -> str:
     """A build backend that tries every way out to the index's own address before it answers:
     Python's socket, the socket syscall through ctypes, and a child process."""
-    return textwrap.dedent(f"""\
-        import ctypes, json, os, socket, subprocess, sys
-        REQUEST = b"GET {path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n"
-
-        def _call():
+    return backend(marker, f"""\
+        def _probe():
             tried = {{}}
             try:
                 with socket.create_connection(("127.0.0.1", {port}), timeout=5) as conn:
-                    conn.sendall(REQUEST)
+                    conn.sendall(b"GET {path} HTTP/1.0\\r\\n\\r\\n")
                     conn.recv(100)
                 tried["python"] = "connected"
             except OSError as exc:
                 tried["python"] = type(exc).__name__
             tried["syscall"] = ctypes.CDLL(None, use_errno=True).socket(socket.AF_INET, socket.SOCK_STREAM, 0)
-            child = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', {port}))"],
-                                   capture_output=True, text=True)
-            tried["child"] = child.returncode
-            with open({str(marker)!r}, "a") as out:
-                out.write(json.dumps(tried) + "\\n")
-
-        def get_requires_for_build_wheel(config_settings=None):
-            return []
-
-        def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
-            _call()
-            folder = os.path.join(metadata_directory, "evil-1.0.dist-info")
-            os.makedirs(folder)
-            with open(os.path.join(folder, "METADATA"), "w") as out:
-                out.write("Metadata-Version: 2.1\\nName: evil\\nVersion: 1.0\\nRequires-Dist: beta\\n")
-            return "evil-1.0.dist-info"
-        """)
+            child = [sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', {port}))"]
+            tried["child"] = subprocess.run(child, capture_output=True).returncode
+            return tried
+        """, requires="beta")
 
 
 def test_the_knobs_backend_has_no_network_not_even_to_the_index(build, marker, tmp_path):
