@@ -19,12 +19,12 @@ import tempfile
 from pathlib import Path
 
 from mirror.core.uvtool import condense, find_uv, uv_env, uv_options
-from mirror.resolve import sandbox
 from mirror.errors import InputError, NoDistributionError, ResolutionError
 from mirror.inputs.pylock import PyLock, read_pylock
 from mirror.inputs.reqfile import Entry, applies
 from mirror.inputs.sources import HASHED, InputSet
 from mirror.inputs.targets import Target
+from mirror.resolve import sandbox
 from mirror.resolve.pins import Pin, Resolved, parse_pins
 from mirror.resolve.select import pick
 from mirror.settings import spell
@@ -60,8 +60,9 @@ def resolve(
     release with no file it can install is resolved on its own.
 
     build_sdists: let uv run an sdist's build backend for metadata no wheel or
-    PEP 658 file gives (package code; the caller makes sure no credential is
-    in play). Without it uv runs with --no-build: no package code ever runs.
+    PEP 658 file gives (package code, with no network: sandbox.py; the caller
+    makes sure no credential is in play). Without it uv runs with --no-build:
+    no package code ever runs.
     """
     uv = find_uv()
     env = uv_env(ca_bundle, cache_dir)
