@@ -103,14 +103,15 @@ def throughput(settings: Settings, section: Section) -> None:
         "(SHA-512 crypt), running side by side for the whole suite (issue 24's method); each round runs both, "
         "alternating which goes first, and the ratio is the median of the rounds' ratios. wrk talks to the "
         "containers' addresses on docker's bridge, not to published ports: docker-proxy would cap both runs at "
-        "its own rate and hide what auth costs. A request with auth makes the auth subrequest, which the "
-        "dictionary of seen credentials answers (njs >= 0.8; nginx/README.md).",
+        "its own rate and hide what auth costs. With njs >= 0.8 a request whose credential the dictionary "
+        "of seen credentials knows makes no subrequest: one njs call looks it up at server level "
+        "(auth/gate.conf, nginx/README.md).",
         "nginx CPU us/request: user + system time of every process in the container over the run, per request "
         "(less sensitive than req/s to what else the shared machine runs). With auth each request also makes "
-        "the subrequest and one njs call (HMAC of the header, a shared-dictionary lookup), and njs gives every "
-        "request that calls it a fresh VM, running the top level of every module its location imports "
-        "(`basic-auth.js` alone: `osv.js` is imported in the OSV locations only). Where nginx alone limits throughput, the ratio would be that of CPU "
-        "per request: "
+        "one njs call (HMAC of the header, a shared-dictionary lookup), and njs gives every request that calls "
+        "it a fresh VM, running the top level of every module its location imports (`basic-auth.js` alone: "
+        "`osv.js` is imported in the OSV locations only). Where nginx alone limits throughput, the ratio "
+        "would be that of CPU per request: "
         + ", ".join(f"{label} {median(cpu['open', scheme]) / median(cpu['auth', scheme]):.2f}"
                     for scheme, label in (("http", "plain HTTP"), ("https", "HTTPS"))) + ".",
         f"Machine load while measuring (1/5/15 min): {load_average()}.",

@@ -117,11 +117,15 @@ njs_shared_dict() {
     return $status
 }
 seen_zone="# no dictionary of seen credentials (MIRROR_AUTH_CACHE_SECONDS=0)"
+# Without the dictionary every request makes the check's subrequest; with it
+# only requests whose credential it does not know yet (auth/gate.conf).
+access=every-request.conf
 if njs_shared_dict; then
     secret_line="js_shared_dict_zone zone=pm_auth_secret:32k;"
     if [ "$cache_seconds" != 0 ]; then
         seen_zone="js_shared_dict_zone zone=pm_auth_seen:1m timeout=${period}s evict;"
-        info "credentials that passed a check are known in shared memory for the rest of their period"
+        access=gate.conf
+        info "credentials that passed a check are known in shared memory for a period: their requests make no subrequest"
     fi
 else
     # The cache key's HMAC secret: new at every start, only in this 0600 snippet.
@@ -135,16 +139,18 @@ check_timeout=$((burst / rate + 10))
 # nginx refuses "burst=0"; without the option the burst is 0.
 if [ "$burst" = 0 ]; then burst_option=""; else burst_option=" burst=$burst"; fi
 
-render() { # template output
+render() { # output template...
+    out_file=$1
+    shift
     (umask 077 && sed -e "s|@SECRET@|$secret_line|g" -e "s|@HTPASSWD@|$htpasswd|g" \
         -e "s|@CACHE@|$proxy_cache|g" -e "s|@CACHE_SECONDS@|$cache_seconds|g" -e "s|@CACHE_PERIOD@|$period|g" \
         -e "s|@RATE@|$rate|g" -e "s|@BURST@|$burst|g" -e "s|@CHECK_TIMEOUT@|$check_timeout|g" \
         -e "s|@SEEN_ZONE@|$seen_zone|g" -e "s|@BURST_OPTION@|$burst_option|g" \
-        "$1" >"$2.tmp") \
-        || fail "cannot write $2"
-    ! grep -q '@[A-Z_]*@' "$2.tmp" || fail "$1 has a placeholder this hook does not fill in"
-    mv "$2.tmp" "$2"
+        "$@" >"$out_file.tmp") \
+        || fail "cannot write $out_file"
+    ! grep -q '@[A-Z_]*@' "$out_file.tmp" || fail "$* has a placeholder this hook does not fill in"
+    mv "$out_file.tmp" "$out_file"
 }
-render "$templates/http.conf.template" "$snippet"
-render "$templates/server.conf.template" "$server_snippet"
+render "$snippet" "$templates/http.conf.template"
+render "$server_snippet" "$templates/server.conf.template" "$templates/$access"
 info "successful checks cached for ${cache_seconds} s; at most $rate checks/s per client address, $burst more queued"
