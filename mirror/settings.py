@@ -176,10 +176,10 @@ IMAGE_KNOBS = (
               details="nginx with `auth_request` and `realip`, as both Debian's and nginx.org's packages have; "
               "its njs module at `/usr/lib/nginx/modules/ngx_http_js_module.so` (the official image's "
               "`nginx-module-njs`, Debian's `libnginx-mod-http-js`; it answers `/osv/`); TLS and "
-              "`MIRROR_BASIC_AUTH` also need the `openssl` CLI. Basic auth at full speed needs njs >= 0.8 (shared "
-              "dictionaries): the official `nginx:1.28` image and Debian 13 (nginx 1.26, njs 0.8.9, the "
-              "stand-in) have it; with Debian 12's njs 0.7.9 auth stays correct but every request asks the auth "
-              "cache (nginx/README.md)", build_arg=True),
+              "`MIRROR_BASIC_AUTH` also need the `openssl` CLI. Basic auth's fast path (a known credential makes no "
+              "subrequest) needs njs >= 0.8 (shared dictionaries): the official `nginx:1.28` image and Debian 13 "
+              "(nginx 1.26, njs 0.8.9, the stand-in) have it; with Debian 12's njs 0.7.9 auth stays correct but "
+              "every request makes the auth subrequest to the cache (nginx/README.md)", build_arg=True),
     ImageKnob("REVISION", "", "source revision recorded in the org.opencontainers.image.revision label "
               "(scripts/build: git)"),
     ImageKnob("SOURCE_URL", "", "source URL recorded in the org.opencontainers.image.source label (scripts/build: "
