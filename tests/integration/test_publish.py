@@ -6,7 +6,6 @@ the environment, --skip-existing as twine reads a refusal."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import http.server
@@ -15,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 import venv
 import zipfile
@@ -25,6 +23,7 @@ import pytest
 
 from tests.integration.appliance import REPO
 from tests.integration.peers import Peer, devpi_index, pypiserver
+from tests.upstream.fake_index import serving
 
 SUMMARY = "pypi-mirror: published to "
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -283,16 +282,8 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = _forward
 
 
-@contextlib.contextmanager
 def recording_proxy():
-    proxy = RecordingProxy()
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield proxy
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+    return serving(RecordingProxy())
 
 
 def test_the_proxy_from_the_environment_carries_the_reads_and_the_uploads(mirror_tree, fresh_pypiserver):

@@ -12,6 +12,7 @@ tests/fixtures/trust, see its NOTE.md) and PEP 792 project statuses.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import html
@@ -19,6 +20,7 @@ import http.server
 import io
 import json
 import socket
+import socketserver
 import tarfile
 import threading
 import zipfile
@@ -89,6 +91,17 @@ def sdist(name: str, version: str, *, buildable_metadata: bool = True) -> Dist:
             info.size, info.mtime = len(data), 1704164646
             tf.addfile(info, io.BytesIO(data))
     return Dist(f"{name}-{version}.tar.gz", buffer.getvalue(), None)
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer):
+    """server answering on a thread of its own until the block ends."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def backend_sdist(name: str, version: str, backend: str) -> Dist:

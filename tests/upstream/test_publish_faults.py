@@ -4,9 +4,7 @@ that fails the first uploads, then takes them."""
 
 from __future__ import annotations
 
-import contextlib
 import http.server
-import threading
 
 import pytest
 
@@ -14,7 +12,7 @@ import mirror.core.http
 from mirror.errors import DistributionError, PublishError
 from mirror.publish.publish import Publisher
 from mirror.resolve.lock import LockedFile
-from tests.upstream.fake_index import wheel
+from tests.upstream.fake_index import serving, wheel
 
 EMPTY_ROOT = b'<!DOCTYPE html><html><body></body></html>'
 
@@ -56,16 +54,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-@contextlib.contextmanager
 def flaky(answers: list):
-    server = FlakyIndex(answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(FlakyIndex(answers))
 
 
 @pytest.fixture
