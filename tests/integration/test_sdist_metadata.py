@@ -10,12 +10,14 @@ against a hostile backend; here it is the real builder image and BuildKit.
 from __future__ import annotations
 
 import json
+import secrets
 
 from tests.integration.appliance import ONE_TARGET, plain_bake, tree_of
 
 
 def test_an_sdist_only_release_resolves_through_its_backend_in_the_builder(tmp_path):
-    (tmp_path / "requirements.txt").write_text("docopt==0.6.2\n")
+    # A line of its own per run: the build step runs, never answers from an earlier run's cache.
+    (tmp_path / "requirements.txt").write_text(f"# run {secrets.token_hex(8)}\ndocopt==0.6.2\n")
     env = {"REQUIREMENTS": str(tmp_path / "requirements.txt"), "INCLUDE_SDISTS": "1"}
     refused = plain_bake("wheelhouse", "--set", f"wheelhouse.output=type=local,dest={tmp_path / 'refused'}",
                          "--allow", f"fs.read={tmp_path}", "--allow", f"fs.write={tmp_path}", **ONE_TARGET, **env)
