@@ -45,11 +45,16 @@ class BenchError(Exception):
 class Settings:
     work: Path  # scratch space on a tmpfs: trees, venvs, server state
     quick: bool
-    python: str  # the bench venv's interpreter (has the build's and the peers' tools)
+    python: str  # the bench venv's interpreter (has the build's tools and the clients)
 
     @property
     def bin(self) -> Path:
         return Path(self.python).parent
+
+    @property
+    def peers(self) -> Path:
+        """bin/ of the index servers' venv (bench/peers.txt, made by bench/run)."""
+        return BENCH / ".venv-peers" / "bin"
 
     @property
     def tmp(self) -> Path:

@@ -85,7 +85,7 @@ def suite(settings: Settings) -> Section:
 # --- the servers -----------------------------------------------------------
 
 def _servers(settings: Settings) -> list[Server]:
-    tree, wheels, bin_ = artifacts.tree(settings), artifacts.wheels(settings), settings.bin
+    tree, wheels, bin_ = artifacts.tree(settings), artifacts.wheels(settings), settings.peers
     logs = settings.work / "logs"
 
     @contextlib.contextmanager
