@@ -18,6 +18,9 @@ from testcontainers.core.container import DockerContainer
 
 REPO = Path(__file__).resolve().parents[2]
 
+# access_log ... flush=1s (nginx/nginx.conf), plus a margin.
+ACCESS_LOG_FLUSH_SECONDS = 1.2
+
 
 def bake(*args: str, **env: str) -> subprocess.CompletedProcess:
     """scripts/build, as a user runs it; output captured for assertions."""
@@ -99,16 +102,21 @@ class Mirror:
 def flushed_logs(container: DockerContainer, timeout: float = 10) -> tuple[str, str]:
     """The container's logs once nginx has flushed its buffered access log.
 
-    nginx writes the access log in 1 s batches: a marker request, and the
-    wait until it shows, put every earlier request in the log.
+    nginx writes the access log in 1 s batches, one buffer per worker: the
+    marker request shows that its worker flushed, and waiting one flush
+    period past it covers the other workers' buffers too. Fails if the
+    marker never shows.
     """
     marker = f"/_log-flush/{uuid.uuid4().hex}"
+    sent = time.monotonic()
     requests.get(f"http://127.0.0.1:{container.get_exposed_port(8080)}{marker}", timeout=5, allow_redirects=False)
-    deadline = time.monotonic() + timeout
+    deadline = sent + timeout
     while True:
         out, err = (stream.decode() for stream in container.get_logs())
-        if marker in out or time.monotonic() > deadline:
+        if marker in out and time.monotonic() > sent + ACCESS_LOG_FLUSH_SECONDS:
             return out, err
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nginx's access log never showed {marker} within {timeout} s")
         time.sleep(0.1)
 
 
