@@ -21,9 +21,16 @@
 //
 // seen()/passed(): the shared dictionary of credentials that passed a check
 // (njs >= 0.8), which answers most requests (auth/gate.conf). Its key is the
-// HMAC of the header alone: the zone's timeout (one period) ends an entry,
-// so this lookup needs neither Date nor Math, whose first use in each
-// request's fresh VM cost more than the HMAC (bench/run auth).
+// HMAC of the header alone: entries end by their timeouts, so this lookup
+// needs neither Date nor Math, whose first use in each request's fresh VM
+// cost more than the HMAC (bench/run auth).
+//
+// A check leaves two entries. The credential's own ends one period after
+// the check, which bounds how long a changed password still works. Its
+// answering one ends a little earlier: the first request after that renews
+// the check (past the cache) while the others go on with the credential's
+// own entry. Were both to end together, every request of a busy client
+// would meet the cache's lock at once and wait for its 500 ms poll.
 var hash = require('crypto');
 
 function secret(r) {
@@ -59,26 +66,49 @@ function seenKey(r, header) {
     return hash.createHmac('sha256', secret(r)).update(header).digest('base64');
 }
 
+// How long one request may renew a credential's check while the others go
+// on without it; a renewal that has not answered by then leaves its turn to
+// the next request.
+var RENEW_MS = 1000;
+
+// The suffixes of a credential's other entries: its own (one period) and
+// the renewal in progress.
+var OWN = ' own', RENEWING = ' renewing';
+
 // $pm_auth_seen: "1" when this request's credential passed a check less than
-// a period ago: the request is then served without the subrequest. Looked up
-// by key, which nobody without the secret can compute: a lookup's timing
-// tells nothing.
+// a period ago: the request is then served without the subrequest; "renew"
+// for the one request that checks it again, past the cache (auth/gate.conf's
+// /_pm/auth-renew). Looked up by key, which nobody without the secret can
+// compute: a lookup's timing tells nothing.
 function seen(r) {
     var seen = dictionary();
     var header = r.variables.http_authorization;
     if (!seen || !header) {
         return '';
     }
-    return seen.has(seenKey(r, header)) ? '1' : '';
+    var key = seenKey(r, header);
+    if (seen.has(key)) {
+        return '1';
+    }
+    if (!seen.has(key + OWN)) {
+        return '';
+    }
+    // add() is atomic across workers: one request wins the renewal.
+    return seen.add(key + RENEWING, '1', RENEW_MS) ? 'renew' : '1';
 }
 
-// The check server's answer once auth_basic accepted the credential:
-// remembered for one period (the zone's timeout), then checked again.
+// The check server's answer once auth_basic accepted the credential: its
+// own entry for one period (the zone's timeout), its answering one until
+// 2 s before that (at most half the period), the time left to renew in.
 function passed(r) {
     var seen = dictionary();
     var header = r.variables.http_authorization;
     if (seen && header) {
-        seen.set(seenKey(r, header), '1');
+        var key = seenKey(r, header);
+        var period = Number(r.variables.pm_auth_cache_seconds) * 1000;
+        seen.set(key + OWN, '1');
+        seen.set(key, '1', period - Math.min(2 * RENEW_MS, period / 2));
+        seen.delete(key + RENEWING);
     }
     r.return(204);
 }

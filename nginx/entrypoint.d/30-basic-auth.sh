@@ -123,7 +123,7 @@ access=every-request.conf
 if njs_shared_dict; then
     secret_line="js_shared_dict_zone zone=pm_auth_secret:32k;"
     if [ "$cache_seconds" != 0 ]; then
-        seen_zone="js_shared_dict_zone zone=pm_auth_seen:1m timeout=${period}s evict;"
+        seen_zone="js_shared_dict_zone zone=pm_auth_seen:3m timeout=${period}s evict;"
         access=gate.conf
         info "credentials that passed a check are known in shared memory for a period: their requests make no subrequest"
     fi

@@ -213,6 +213,7 @@ def test_a_credential_not_seen_yet_gets_the_uri_it_asked_for(tls_mirror, pki):
         "/simple/pip-audit%3F/": (404, None),
         "/_pm/json/simple/pip-audit/index.json": (404, None),
         "/_pm/auth-gate": (404, None),
+        "/_pm/auth-renew": (404, None),
     }
     for headers in (seen, unseen(), seen):
         for path, (status, what) in cases.items():
@@ -512,6 +513,56 @@ def test_many_connections_of_one_user_pass_each_cache_period_without_429s(mirror
             statuses = [status for answers in pool.map(client, range(16)) for status in answers]
         assert set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
         assert len(statuses) > 100, len(statuses)
+    finally:
+        container.stop()
+
+
+def test_a_busy_client_never_waits_while_its_credential_is_checked_again(mirror_image, internal_network):
+    # Once a period one request checks a known credential again while the
+    # others are served. If they all fell off the dictionary at once, they
+    # would wait on the cache's lock, which nginx looks at every 500 ms.
+    container, _ = start_mirror(mirror_image, internal_network, MIRROR_BASIC_AUTH=f"{USER}:{PASSWORD}",
+                                MIRROR_AUTH_CACHE_SECONDS="2")
+    try:
+        url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/"
+        # A new credential's first requests do wait for its one check: not these.
+        assert requests.get(url, auth=(USER, PASSWORD), timeout=10).status_code == 200
+
+        def client(_: int) -> list[int]:
+            statuses = []
+            with requests.Session() as session:
+                deadline = time.monotonic() + 7
+                while time.monotonic() < deadline:
+                    statuses.append(session.get(url, auth=(USER, PASSWORD), timeout=10).status_code)
+            return statuses
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = [status for answers in pool.map(client, range(8)) for status in answers]
+        assert set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
+        access_log, _ = flushed_logs(container)
+        # The log line ends with $request_time: nginx's own time, whatever the client's threads did.
+        times = [float(line.rsplit(" ", 1)[1]) for line in access_log.splitlines() if '"GET /simple/ HTTP/1.1" 200' in line]
+        assert len(times) > 100, len(times)
+        assert max(times) < 0.4, sorted(times)[-10:]
+    finally:
+        container.stop()
+
+
+def test_a_renewal_over_the_check_rate_is_served_and_a_wrong_password_still_refused(mirror_image, internal_network):
+    # MIRROR_AUTH_CACHE_SECONDS=2: a credential's answering entry ends 1 s
+    # after its check, its own entry 2 s after; the next request in between
+    # renews the check. One check per second, none queued: a wrong password
+    # sent just before takes the second's check, so the renewal is over the
+    # rate, and is served as the credential's other requests are.
+    container, _ = start_mirror(mirror_image, internal_network, MIRROR_BASIC_AUTH=f"{USER}:{PASSWORD}",
+                                MIRROR_AUTH_CACHE_SECONDS="2", MIRROR_AUTH_RATE="1", MIRROR_AUTH_BURST="0")
+    try:
+        url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/pip-audit/"
+        assert requests.get(url, auth=(USER, PASSWORD), timeout=10).status_code == 200
+        time.sleep(1.2)
+        assert requests.get(url, auth=(USER, "wrong"), timeout=10).status_code == 401
+        renewal = requests.get(url, auth=(USER, PASSWORD), timeout=10)
+        assert renewal.status_code == 200 and "pip_audit-" in renewal.text, renewal.status_code
     finally:
         container.stop()
 
