@@ -492,25 +492,31 @@ def test_a_flood_of_wrong_passwords_gets_delayed_429s_and_spares_cached_users(mi
         container.stop()
 
 
+def busy_clients(url: str, *, clients: int, seconds: float) -> list[int]:
+    """The statuses of `clients` keep-alive sessions of USER getting url back to back for `seconds`."""
+    def client(_: int) -> list[int]:
+        statuses = []
+        with requests.Session() as session:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                statuses.append(session.get(url, auth=(USER, PASSWORD), timeout=10).status_code)
+        return statuses
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        return [status for answers in pool.map(client, range(clients)) for status in answers]
+
+
 def test_many_connections_of_one_user_pass_each_cache_period_without_429s(mirror_image, internal_network):
-    # At each period's end every connection's next request misses the cache
-    # at once; they must wait for one check, not all go into a limit that
-    # lets 1 check a second (plus 2) through.
+    # A limit that lets 1 check a second (plus 2) through, 16 connections of
+    # one user: where they miss the cache at once (a period's end without a
+    # dictionary entry) they must wait for one check, not all go into the
+    # limit; and the renewals, one every half second here, go over the rate
+    # and must be served all the same.
     container, _ = start_mirror(mirror_image, internal_network, MIRROR_BASIC_AUTH=f"{USER}:{PASSWORD}",
                                 MIRROR_AUTH_CACHE_SECONDS="1", MIRROR_AUTH_RATE="1", MIRROR_AUTH_BURST="2")
     try:
         url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/"
-
-        def client(_: int) -> list[int]:
-            statuses = []
-            with requests.Session() as session:
-                deadline = time.monotonic() + 3
-                while time.monotonic() < deadline:
-                    statuses.append(session.get(url, auth=(USER, PASSWORD), timeout=10).status_code)
-            return statuses
-
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            statuses = [status for answers in pool.map(client, range(16)) for status in answers]
+        statuses = busy_clients(url, clients=16, seconds=3)
         assert set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
         assert len(statuses) > 100, len(statuses)
     finally:
@@ -527,17 +533,7 @@ def test_a_busy_client_never_waits_while_its_credential_is_checked_again(mirror_
         url = f"http://127.0.0.1:{container.get_exposed_port(8080)}/simple/"
         # A new credential's first requests do wait for its one check: not these.
         assert requests.get(url, auth=(USER, PASSWORD), timeout=10).status_code == 200
-
-        def client(_: int) -> list[int]:
-            statuses = []
-            with requests.Session() as session:
-                deadline = time.monotonic() + 7
-                while time.monotonic() < deadline:
-                    statuses.append(session.get(url, auth=(USER, PASSWORD), timeout=10).status_code)
-            return statuses
-
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            statuses = [status for answers in pool.map(client, range(8)) for status in answers]
+        statuses = busy_clients(url, clients=8, seconds=7)
         assert set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
         access_log, _ = flushed_logs(container)
         # The log line ends with $request_time: nginx's own time, whatever the client's threads did.
