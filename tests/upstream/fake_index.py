@@ -95,8 +95,8 @@ def sdist(name: str, version: str, *, buildable_metadata: bool = True) -> Dist:
 
 @contextlib.contextmanager
 def serving(server: socketserver.BaseServer):
-    """server answering on a thread of its own until the block ends."""
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    """server answering on a thread of its own until the block ends (a shutdown waits at most 50 ms)."""
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield server
     finally:
@@ -198,20 +198,17 @@ class FakeIndex:
         self._stop = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=f"fake-index-{self.port}",
-                                        daemon=True)
+        self._serving = serving(self._server)
 
     # -- lifecycle
 
     def __enter__(self) -> "FakeIndex":
-        self._thread.start()
+        self._serving.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()  # wakes stalled handlers
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._serving.__exit__(*exc)
 
     # -- what a test reads and sets
 
